@@ -1,0 +1,72 @@
+"""The `toolkit` command: a thin layer over the Python API. Only this module prints."""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+
+from . import __version__
+from .errors import UserError
+from .spec import SpecError, builtin_forms, get_form
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"错误：{message}", err=True)
+    sys.exit(code)
+
+
+def handled(func):
+    """Turn expected failures into one Chinese line on stderr and exit 2: never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except UserError as e:
+            _fail(str(e))
+        except SpecError as e:
+            click.echo("表式定义有误：", err=True)
+            for line in e.problems:
+                click.echo(f"  {line}", err=True)
+            sys.exit(2)
+        except OSError as e:
+            _fail(f"{e.filename or ''}：无法读写（{e.strerror or e}）")
+        except KeyboardInterrupt:
+            _fail("已中断")
+
+    return wrapper
+
+
+def resolve_form(name: str | None):
+    try:
+        return get_form(name)
+    except KeyError:
+        known = "、".join(builtin_forms())
+        raise UserError(f"未知的表式“{name}”，可用的表式：{known}（也可给出表式 YAML 文件路径）") from None
+
+
+def progress(iterable, total: int, label: str, quiet: bool):
+    """A progress bar on a terminal; silent in pipes, CI and with --quiet."""
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=label, unit="份", disable=quiet or not sys.stderr.isatty())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="toolkit")
+def main() -> None:
+    """政府信息公开工作年度报告工具：生成填报模板、检查回收的表格、生成 Word 报告、汇总。"""
+
+
+@main.command("forms")
+@handled
+def forms_command() -> None:
+    """列出内置表式（标识、版本、名称）。"""
+    for form in builtin_forms().values():
+        mark = "（默认）" if form.default else ""
+        click.echo(f"{form.id}\t{form.version}\t{form.name}{mark}")
+
+
+from . import cli_demo, cli_template  # noqa: E402,F401  (registers commands)

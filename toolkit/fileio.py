@@ -1,0 +1,48 @@
+"""Safe file names and atomic writes: a crash never leaves half a file, a name never escapes its folder."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import unicodedata
+from pathlib import Path
+
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+
+
+def safe_filename(name: str, suffix: str = "", max_len: int = 80) -> str:
+    """A file name made from user text (an agency name) that stays inside its folder on any OS."""
+    text = unicodedata.normalize("NFC", name)
+    text = _UNSAFE.sub("_", text).strip().strip(".").strip()
+    text = re.sub(r"_+", "_", text)[:max_len].rstrip(". ")
+    if not text or set(text) <= {"_", "."}:
+        text = "未命名"
+    if text.split(".")[0].upper() in _RESERVED:
+        text = "_" + text
+    return text + suffix
+
+
+def unique_path(folder: Path, filename: str, taken: set[str]) -> Path:
+    """`folder/filename`, with ` (2)`, ` (3)`… added when the name (case-insensitively) is taken."""
+    stem, dot, ext = filename.rpartition(".") if "." in filename else (filename, "", "")
+    candidate, n = filename, 1
+    while candidate.lower() in taken:
+        n += 1
+        candidate = f"{stem} ({n}){dot}{ext}"
+    taken.add(candidate.lower())
+    return folder / candidate
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, then rename over the target."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,262 @@
+"""The official, locked .xlsx an agency fills in, written with xlsxwriter from a form spec."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from datetime import datetime
+from decimal import Decimal
+
+import xlsxwriter
+
+from . import __version__
+from .layout import GUIDE_SHEET, META_SHEET, TEXT_AREA_COLS, TEXT_AREA_ROWS, Pos, SheetLayout, layout_of
+from .rules import check_cell_text, check_words, initial_values
+from .spec import Cell, Form, Kind, Rule
+
+INPUT_FILL, TOTAL_FILL, FIXED_FILL = "#FFF2CC", "#DDEBF7", "#EDEDED"
+OK_FILL, BAD_FILL, WARN_FILL = "#C6EFCE", "#FFC7CE", "#FFEB9C"
+META_PREFIX = "toolkit."
+
+_STYLES = {
+    "title": {"bold": True, "font_size": 14, "align": "center", "valign": "vcenter"},
+    "caption": {"bold": True, "border": 1, "valign": "vcenter"},
+    "header": {"bold": True, "border": 1, "align": "center", "valign": "vcenter", "text_wrap": True, "bg_color": FIXED_FILL},
+    "corner": {"border": 1, "valign": "vcenter", "text_wrap": True, "font_size": 9, "bg_color": FIXED_FILL},
+    "rowlabel": {"border": 1, "valign": "vcenter", "text_wrap": True},
+    "checklabel": {"border": 1, "valign": "vcenter", "text_wrap": True, "font_size": 10},
+    "note": {"italic": True, "font_color": "#595959", "text_wrap": True, "valign": "top"},
+    "guide": {"text_wrap": True, "valign": "top"},
+    "input_integer": {"border": 1, "locked": False, "bg_color": INPUT_FILL, "num_format": "0"},
+    "input_decimal": {"border": 1, "locked": False, "bg_color": INPUT_FILL, "num_format": "0.00####"},
+    "input_text": {"border": 1, "locked": False, "bg_color": INPUT_FILL, "text_wrap": True, "valign": "top"},
+    "prefilled": {"border": 1, "bg_color": FIXED_FILL},
+    "total": {"border": 1, "bold": True, "bg_color": TOTAL_FILL, "num_format": "0"},
+    "check": {"border": 1, "text_wrap": True, "valign": "vcenter"},
+}
+
+
+def _structure_protection(xlsx: bytes, password: str) -> bytes:
+    """Add <workbookProtection lockStructure>: xlsxwriter cannot, and without it sheets can be renamed."""
+    digest = xlsxwriter.worksheet.Worksheet._encode_password(None, password) if password else ""
+    attrs = f' workbookPassword="{digest}"' if digest else ""
+    element = f'<workbookProtection{attrs} lockStructure="1"/>'
+    src, out = zipfile.ZipFile(io.BytesIO(xlsx)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/workbook.xml":
+                text = data.decode("utf-8")
+                text = re.sub(r"(<workbookPr\b[^>]*/>)", lambda m: m.group(1) + element, text, count=1)
+                data = text.encode("utf-8")
+            dst.writestr(item, data)
+    return out.getvalue()
+
+
+def _validation(kind: Kind, title: str) -> dict:
+    unit = f"，单位：{kind.unit}" if kind.unit else ""
+    if kind.type == "integer":
+        rule = "整数" if kind.min < 0 else "非负整数（0 或正整数）"
+        message = f"请填写{rule}{unit}；没有请填 0。不要填写文字或单位。"
+    else:
+        message = f"请填写不小于 {kind.min} 的数字{unit}，最多 {kind.decimals} 位小数；没有请填 0。"
+    return {
+        "validate": "integer" if kind.type == "integer" else "decimal",
+        "criteria": "between",
+        "minimum": int(kind.min) if kind.type == "integer" else float(kind.min),
+        "maximum": int(kind.max) if kind.type == "integer" else float(kind.max),
+        "input_title": title[:32],
+        "input_message": message[:255],
+        "error_title": "输入有误",
+        "error_message": f"此处只能填写{kind.label}（{int(kind.min)} 至 {int(kind.max)}{unit}）。"[:255],
+    }
+
+
+class _Writer:
+    def __init__(self, form: Form, agency: str, year: int, password: str, generated_at: str):
+        self.form, self.layout = form, layout_of(form)
+        self.agency, self.year, self.password, self.generated_at = agency, year, password, generated_at
+        self.buffer = io.BytesIO()
+        self.wb = xlsxwriter.Workbook(self.buffer, {"in_memory": True, "strings_to_formulas": False})
+        self.fmt = {k: self.wb.add_format({"font_name": "宋体", **v}) for k, v in _STYLES.items()}
+        self.values = initial_values(form)
+
+    def metadata(self) -> dict[str, str]:
+        f = self.form
+        return {
+            "form_id": f.id,
+            "form_version": f.version,
+            "fingerprint": f.fingerprint,
+            "agency": self.agency,
+            "year": str(self.year),
+            "toolkit_version": __version__,
+            "generated_at": self.generated_at,
+        }
+
+    def protect(self, ws) -> None:
+        ws.protect(self.password, {"select_locked_cells": True, "select_unlocked_cells": True})
+
+    def statics(self, ws, sheet: SheetLayout) -> None:
+        for s in sheet.statics:
+            if (s.row, s.col) != (s.last_row, s.last_col):
+                ws.merge_range(s.row, s.col, s.last_row, s.last_col, s.text, self.fmt[s.style])
+            else:
+                ws.write_string(s.row, s.col, s.text, self.fmt[s.style])
+        for col, width in sheet.widths.items():
+            ws.set_column(col, col, width)
+        for row, height in sheet.heights.items():
+            ws.set_row(row, height)
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        ws.center_horizontally()
+        if sheet.landscape:
+            ws.set_landscape()
+        if sheet.freeze:
+            ws.freeze_panes(*sheet.freeze)
+
+    def guide(self) -> None:
+        ws = self.wb.add_worksheet(GUIDE_SHEET)
+        ws.set_column(0, 0, 100)
+        f = self.form
+        lines = [
+            (f"{f.name}　填报说明", "title"),
+            (f"填报单位：{self.agency}　　年度：{self.year}年　　表式：{f.basis}（版本 {f.version}）", "guide"),
+            ("一、浅黄色单元格是填写项，其余单元格已锁定（工作表受保护），无需也无法修改。", "guide"),
+            (
+                "二、数字单元格只能填数字：件数填非负整数，“本年增/减”可填负数，金额按表头所示单位填写（万元最多 6 位小数）。"
+                "没有数据请填 0，不要填“/”“无”或留空，不要带“件”“元”等单位。",
+                "guide",
+            ),
+            ("三、浅蓝色单元格是合计，由公式自动计算。", "guide"),
+            (
+                "四、各表下方的“校验结果”实时显示勾稽关系：绿色 ✓ 表示通过，红色 ✗ 表示不平衡，黄色 ⚠ 请核对。请在报送前全部核对通过。",
+                "guide",
+            ),
+            (
+                "五、文字部分（一、五、六）直接填在对应工作表的大单元格内；单元格内换行：Excel/WPS 按 Alt+Enter，LibreOffice 按 Ctrl+Enter。",
+                "guide",
+            ),
+            ("六、请勿插入或删除行列、重命名或删除工作表；粘贴数字请用“选择性粘贴—数值”，粘贴会绕过输入检查。", "guide"),
+            ("七、用 Excel 打开后关闭时可能提示保存，这是公式重新计算所致，可以保存。", "guide"),
+            ("勾稽关系：", "caption"),
+        ]
+        lines += [(f"{i}. {r.title}：{r.message}", "guide") for i, r in enumerate(f.rules, start=1)]
+        for row, (text, style) in enumerate(lines):
+            ws.write_string(row, 0, text, self.fmt[style])
+        legend = len(lines) + 1
+        for i, (text, style) in enumerate((("填写项", "input_text"), ("合计（自动计算）", "total"), ("已锁定", "prefilled"))):
+            ws.write_string(legend + i, 0, text, self.fmt[style])
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        self.protect(ws)
+
+    def info(self, sheet: SheetLayout, ws) -> None:
+        prefilled = {"agency": self.agency, "year": str(self.year)}
+        for f in self.form.fields:
+            pos = self.layout.fields[f.id]
+            if f.prefilled:
+                ws.write_string(pos.row, pos.col, prefilled.get(f.id, ""), self.fmt["prefilled"])
+                continue
+            ws.write_blank(pos.row, pos.col, None, self.fmt["input_text"])
+            ws.data_validation(pos.row, pos.col, pos.row, pos.col, _text_validation(f.label, 200))
+
+    def text_area(self, pos: Pos, section, ws) -> None:
+        last_row, last_col = pos.row + TEXT_AREA_ROWS - 1, pos.col + TEXT_AREA_COLS - 1
+        ws.merge_range(pos.row, pos.col, last_row, last_col, "", self.fmt["input_text"])
+        ws.data_validation(pos.row, pos.col, pos.row, pos.col, _text_validation(section.title, section.text.max_length))
+
+    def number_cell(self, cell: Cell, pos: Pos, ws, address_of) -> None:
+        eq = self.equations.get(cell.id)
+        if eq is not None:
+            ws.write_formula(pos.row, pos.col, "=" + eq.expr.to_excel(address_of), self.fmt["total"], _num(self.values[cell.id]))
+            return
+        style = "input_integer" if cell.kind.type == "integer" else "input_decimal"
+        ws.write_number(pos.row, pos.col, 0, self.fmt[style])
+        ws.data_validation(pos.row, pos.col, pos.row, pos.col, _validation(cell.kind, cell.label))
+
+    def check_cell(self, rule: Rule, ws, address_of) -> None:
+        pos, last_col = self.layout.rules[rule.id], self.layout.sheet(self.layout.rules[rule.id].sheet).width - 1
+        formula = "=" + check_formula(rule, address_of)
+        ws.merge_range(pos.row, pos.col, pos.row, last_col, "", self.fmt["check"])
+        ws.write_formula(pos.row, pos.col, formula, self.fmt["check"], check_cell_text(rule, self.values))
+        for prefix, fill in (("✓", OK_FILL), ("✗", BAD_FILL), ("⚠", WARN_FILL)):
+            fmt = self.wb.add_format({"bg_color": fill})
+            ws.conditional_format(
+                pos.row, pos.col, pos.row, last_col, {"type": "text", "criteria": "begins with", "value": prefix, "format": fmt}
+            )
+
+    def meta_sheet(self) -> None:
+        ws = self.wb.add_worksheet(META_SHEET)
+        for row, (key, value) in enumerate(self.metadata().items()):
+            ws.write_string(row, 0, key)
+            ws.write_string(row, 1, value)
+        ws.hide()
+        self.protect(ws)
+
+    def build(self) -> bytes:
+        layout, form = self.layout, self.form
+        self.equations = {e.target: e for e in form.equations}
+        self.guide()
+
+        def address_of(cell_id: str) -> str:
+            return layout.cells[cell_id].a1
+
+        sheets = {}
+        for sheet in layout.sheets:
+            ws = sheets[sheet.name] = self.wb.add_worksheet(sheet.name)
+            self.statics(ws, sheet)
+        self.info(layout.sheets[0], sheets[layout.sheets[0].name])
+        for section in form.text_sections:
+            self.text_area(layout.texts[section.id], section, sheets[section.sheet])
+        for cell_id, pos in layout.cells.items():
+            self.number_cell(form.cells[cell_id], pos, sheets[pos.sheet], address_of)
+        for rule in form.rules:
+            self.check_cell(rule, sheets[layout.rules[rule.id].sheet], address_of)
+        for ws in sheets.values():
+            self.protect(ws)
+        self.meta_sheet()
+        props = {
+            "title": form.report_title(self.agency, self.year),
+            "subject": form.name,
+            "author": "toolkit",
+            "company": self.agency,
+        }
+        self.wb.set_properties(props)
+        for key, value in self.metadata().items():
+            self.wb.set_custom_property(META_PREFIX + key, value)
+        self.wb.close()
+        return _structure_protection(self.buffer.getvalue(), self.password)
+
+
+def _text_validation(title: str, max_length: int) -> dict:
+    return {
+        "validate": "length",
+        "criteria": "<=",
+        "value": max_length,
+        "input_title": title[:32],
+        "input_message": f"请填写文字，不超过 {max_length} 字。"[:255],
+        "error_title": "文字过长",
+        "error_message": f"不能超过 {max_length} 字。",
+    }
+
+
+def _num(value: int | Decimal) -> int | float:
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def check_formula(rule: Rule, address_of) -> str:
+    """The Excel formula of a rule's check cell: ✓ when every instance holds, else the failing labels."""
+    tests = [i.comparison.to_excel(address_of) for i in rule.instances]
+    ok, bad = check_words(rule)
+    if len(rule.instances) == 1:
+        return f'IF({tests[0]},"{ok}","{bad}")'
+    failing = "&".join(f'IF({t},"","{i.label} ")' for t, i in zip(tests, rule.instances, strict=True))
+    return f'IF(AND({",".join(tests)}),"{ok}","{bad}："&{failing})'
+
+
+def build_workbook(form: Form, agency: str, year: int, password: str | None = None, generated_at: str | None = None) -> bytes:
+    """The bytes of a fresh, protected template for one agency and year."""
+    stamp = generated_at or datetime.now().astimezone().isoformat(timespec="seconds")
+    pw = form.password if password is None else password
+    return _Writer(form, agency, year, pw, stamp).build()
