@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from pathlib import Path
 
 import click
 
@@ -69,4 +70,14 @@ def forms_command() -> None:
         click.echo(f"{form.id}\t{form.version}\t{form.name}{mark}")
 
 
-from . import cli_demo, cli_template  # noqa: E402,F401  (registers commands)
+def _register_commands() -> None:
+    """Each `cli_*.py` module adds its command to `main` when imported."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if info.name.startswith("cli_"):
+            importlib.import_module(f"{__package__}.{info.name}")
+
+
+_register_commands()
