@@ -46,3 +46,22 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def is_lock_file(path: Path) -> bool:
+    """Office's owner files (~$x.xlsx) and LibreOffice's lock files (.~lock.x.xlsx#)."""
+    return path.name.startswith(("~$", ".~lock"))
+
+
+def find_workbooks(paths: list[str | Path]) -> list[Path]:
+    """Files as given (any type: the reader says what a wrong one is), plus every .xlsx below a folder.
+    A missing path raises FileNotFoundError; the order is stable (as given, folders sorted)."""
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found += sorted(f for f in p.rglob("*.xlsx") if f.is_file() and not is_lock_file(f))
+        elif p.exists():
+            found.append(p)
+        else:
+            raise FileNotFoundError(2, "文件或文件夹不存在", str(p))
+    return list(dict.fromkeys(found))

@@ -68,6 +68,13 @@ class Return:
     def accepted(self) -> bool:
         return self.form is not None and not self.errors
 
+    @property
+    def status(self) -> str:
+        """accepted | rejected | unreadable."""
+        if any(p.code == "unreadable" for p in self.problems):
+            return "unreadable"
+        return "accepted" if self.accepted else "rejected"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
@@ -75,6 +82,7 @@ class Return:
             "form_version": self.form_version,
             "agency": self.agency,
             "year": self.year,
+            "status": self.status,
             "accepted": self.accepted,
             "errors": len(self.errors),
             "warnings": len(self.warnings),

@@ -1,0 +1,88 @@
+"""Check a read-back return against every rule of its form: 勾稽关系, header fields, texts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from .guards import DEFAULT_LIMITS, Limits, UnreadableFile
+from .layout import layout_of
+from .model import WARNING, Problem, Return
+from .problems import problem
+from .reader import read_return
+from .spec import Form, Rule, RuleInstance
+
+
+def _fmt(value) -> str:
+    return format(value, "f") if not isinstance(value, int) else str(value)
+
+
+def _rule_problem(ret: Return, rule: Rule, instance: RuleInstance) -> Problem:
+    layout, form = layout_of(ret.form), ret.form
+    first = instance.comparison.refs[0]
+    pos, cell = layout.cells[first], form.cells[first]
+    left, right = instance.comparison.left.evaluate(ret.values), instance.comparison.right.evaluate(ret.values)
+    label = instance.label or cell.label
+    detail = f"{label}：左边为 {_fmt(left)}，右边为 {_fmt(right)}"
+    code = "rule_warning" if rule.severity == WARNING else "rule_failed"
+    return problem(code, sheet=pos.sheet, cell=pos.a1, cell_id=first, labels=rule.title, message=rule.message, detail=detail)
+
+
+def rule_problems(ret: Return) -> list[Problem]:
+    """One problem for every instance of every rule that does not hold."""
+    out = []
+    for rule in ret.form.rules:
+        for instance in rule.instances:
+            if not instance.comparison.holds(ret.values):
+                out.append(_rule_problem(ret, rule, instance))
+    return out
+
+
+def field_problems(ret: Return) -> list[Problem]:
+    layout, out = layout_of(ret.form), []
+    for f in ret.form.fields:
+        pos = layout.fields[f.id]
+        value = ret.fields.get(f.id, "")
+        where = {"sheet": pos.sheet, "cell": pos.a1, "labels": f.label}
+        if not value:
+            out.append(problem("field_missing", label=f.label, severity=None if f.prefilled else WARNING, **where))
+        elif f.id == "agency" and ret.metadata.get("agency") and value != ret.metadata["agency"]:
+            out.append(problem("agency_mismatch", value=value, expected=ret.metadata["agency"], **where))
+        elif f.id == "year" and ret.metadata.get("year") and value != ret.metadata["year"]:
+            out.append(problem("year_mismatch", value=value, expected=ret.metadata["year"], **where))
+    return out
+
+
+def text_problems(ret: Return) -> list[Problem]:
+    layout, out = layout_of(ret.form), []
+    for section in ret.form.text_sections:
+        pos, text = layout.texts[section.id], ret.texts.get(section.id, "")
+        where = {"sheet": pos.sheet, "cell": pos.a1}
+        if section.text.required and not text:
+            out.append(problem("text_missing", title=section.title, **where))
+        elif len(text) > section.text.max_length:
+            out.append(problem("text_too_long", title=section.title, length=len(text), max=section.text.max_length, **where))
+    return out
+
+
+def check_return(ret: Return) -> Return:
+    """Add the rule, field and text problems to a read-back return (in place) and return it."""
+    if ret.form is None or not ret.values:
+        return ret
+    ret.problems.extend(field_problems(ret))
+    ret.problems.extend(rule_problems(ret))
+    ret.problems.extend(text_problems(ret))
+    return ret
+
+
+def check_file(path: str | Path, forms: Mapping[str, Form] | None = None, limits: Limits = DEFAULT_LIMITS) -> Return:
+    """read_return + check_return: everything known about one returned file."""
+    return check_return(read_return(path, forms, limits))
+
+
+def check_or_refuse(path: str | Path, forms: Mapping[str, Form] | None = None, limits: Limits = DEFAULT_LIMITS) -> Return:
+    """check_file, with an unreadable file turned into a Return holding one `unreadable` problem."""
+    try:
+        return check_file(path, forms, limits)
+    except UnreadableFile as e:
+        return Return(path=str(path), form=None, problems=[problem("unreadable", reason=e.reason)])

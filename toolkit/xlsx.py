@@ -1,0 +1,185 @@
+"""A lean, safe reader of the parts of an .xlsx that checking needs.
+
+Cell values exactly as stored (numbers as their XML text, so nothing passes through a float
+unless the file itself wrote one), formulas, lock flags, sheet and workbook protection, custom
+document properties. XML is parsed with defusedxml; sizes are bounded by toolkit.guards first.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+from defusedxml import DefusedXmlException, ElementTree
+
+from .guards import read_part
+
+NS = {
+    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
+    "cp": "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties",
+    "vt": "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes",
+}
+_M = "{" + NS["m"] + "}"
+_REF = re.compile(r"^([A-Z]+)(\d+)$")
+
+
+class XlsxError(Exception):
+    """The package is not a readable spreadsheet (missing or malformed parts)."""
+
+
+@dataclass(frozen=True)
+class RawCell:
+    type: str  # "n" number, "s" text, "b" boolean, "e" error, "" blank
+    value: str  # the stored value as text ("" when blank)
+    formula: str | None  # without the leading "="
+    locked: bool
+
+
+@dataclass
+class Sheet:
+    name: str
+    state: str  # visible | hidden | veryHidden
+    protected: bool = False
+    cells: dict[tuple[int, int], RawCell] = field(default_factory=dict)
+
+    def get(self, row: int, col: int) -> RawCell:
+        return self.cells.get((row, col)) or RawCell("", "", None, True)
+
+    def text(self, row: int, col: int) -> str:
+        return self.get(row, col).value
+
+
+@dataclass
+class Workbook:
+    sheets: dict[str, Sheet]
+    structure_locked: bool
+    custom: dict[str, str]
+
+
+def split_ref(ref: str) -> tuple[int, int]:
+    """`D12` -> (11, 3), zero-based."""
+    m = _REF.match(ref)
+    if not m:
+        raise XlsxError(f"单元格地址“{ref}”无效")
+    col = 0
+    for ch in m.group(1):
+        col = col * 26 + ord(ch) - 64
+    return int(m.group(2)) - 1, col - 1
+
+
+def _xml(zf: zipfile.ZipFile, name: str):
+    try:
+        data = read_part(zf, name)
+    except KeyError:
+        return None
+    except (zipfile.BadZipFile, EOFError, OSError) as e:
+        raise XlsxError(f"文件已损坏（无法解压 {name}：{e}）") from None
+    try:
+        return ElementTree.fromstring(data)
+    except DefusedXmlException:
+        raise XlsxError(f"{name} 含有被禁止的 XML 实体（疑似恶意文件），已拒绝") from None
+    except ElementTree.ParseError as e:
+        raise XlsxError(f"文件已损坏（{name} 不是有效的 XML：{e}）") from None
+
+
+def _text(el) -> str:
+    """Text of a string item, rich runs joined, phonetic runs (rPh) left out."""
+    if el is None:
+        return ""
+    t = el.find(f"{_M}t")
+    if t is not None:
+        return t.text or ""
+    return "".join(r.findtext(f"{_M}t") or "" for r in el.findall(f"{_M}r"))
+
+
+def _shared_strings(zf: zipfile.ZipFile, target: str | None) -> list[str]:
+    root = _xml(zf, target) if target else None
+    return [] if root is None else [_text(si) for si in root.findall(f"{_M}si")]
+
+
+def _locked_styles(zf: zipfile.ZipFile, target: str | None) -> list[bool]:
+    root = _xml(zf, target) if target else None
+    if root is None:
+        return []
+    xfs = root.find(f"{_M}cellXfs")
+    out = []
+    for xf in [] if xfs is None else xfs.findall(f"{_M}xf"):
+        prot = xf.find(f"{_M}protection")
+        out.append(prot is None or prot.get("locked", "1") not in ("0", "false"))
+    return out
+
+
+def _custom_properties(zf: zipfile.ZipFile) -> dict[str, str]:
+    root = _xml(zf, "docProps/custom.xml")
+    if root is None:
+        return {}
+    return {p.get("name", ""): "".join(child.text or "" for child in p) for p in root.findall("cp:property", NS)}
+
+
+def _relationships(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
+    folder, name = posixpath.split(part)
+    root = _xml(zf, posixpath.join(folder, "_rels", name + ".rels"))
+    rels = {}
+    for rel in [] if root is None else root.findall("rel:Relationship", NS):
+        target = rel.get("Target", "")
+        path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+        rels[rel.get("Id", "")] = (rel.get("Type", "").rsplit("/", 1)[-1], path)
+    return rels
+
+
+def _cell(c, strings: list[str], locked: list[bool]) -> RawCell:
+    kind, style = c.get("t", "n"), int(c.get("s", "0") or 0)
+    f = c.find(f"{_M}f")
+    v = c.findtext(f"{_M}v")
+    if kind == "inlineStr":
+        kind, value = "s", _text(c.find(f"{_M}is"))
+    elif kind == "s":
+        value = strings[int(v)] if v is not None and v.isdigit() and int(v) < len(strings) else ""
+    elif kind in ("str", "d"):
+        kind, value = "s", v or ""
+    else:
+        value = v or ""
+    if value == "" and kind != "s":
+        kind = ""
+    is_locked = locked[style] if style < len(locked) else True
+    return RawCell(kind, value, (f.text or "") if f is not None else None, is_locked)
+
+
+def _sheet(zf: zipfile.ZipFile, name: str, state: str, part: str, strings: list[str], locked: list[bool]) -> Sheet:
+    root = _xml(zf, part)
+    if root is None:
+        raise XlsxError(f"缺少工作表“{name}”的内容")
+    sheet = Sheet(name, state)
+    prot = root.find(f"{_M}sheetProtection")
+    sheet.protected = prot is not None and prot.get("sheet", "0") in ("1", "true")
+    data = root.find(f"{_M}sheetData")
+    for row in [] if data is None else data.findall(f"{_M}row"):
+        for c in row.findall(f"{_M}c"):
+            ref = c.get("r")
+            if ref:
+                sheet.cells[split_ref(ref)] = _cell(c, strings, locked)
+    return sheet
+
+
+def read_xlsx(zf: zipfile.ZipFile) -> Workbook:
+    """Everything checking needs from an opened (already size-guarded) .xlsx package."""
+    book = _xml(zf, "xl/workbook.xml")
+    if book is None:
+        raise XlsxError("不是 Excel 工作簿（缺少 xl/workbook.xml）")
+    rels = _relationships(zf, "xl/workbook.xml")
+    by_type = {kind: path for kind, path in rels.values()}
+    strings = _shared_strings(zf, by_type.get("sharedStrings"))
+    locked = _locked_styles(zf, by_type.get("styles"))
+    sheets = {}
+    for s in book.iterfind("m:sheets/m:sheet", NS):
+        rid = s.get(f"{{{NS['r']}}}id", "")
+        if rid in rels:
+            name = s.get("name", "")
+            sheets[name] = _sheet(zf, name, s.get("state", "visible"), rels[rid][1], strings, locked)
+    protection = book.find(f"{_M}workbookProtection")
+    structure = protection is not None and protection.get("lockStructure", "0") in ("1", "true")
+    return Workbook(sheets, structure, _custom_properties(zf))
