@@ -33,7 +33,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "missing_sheet": (ERROR, "缺少工作表“{sheet}”（可能被删除或改名），请使用原模板重新填报"),
     "sheet_unprotected": (WARNING, "工作表保护已被取消，请注意合计和标签是否被改动"),
-    "structure_unprotected": (WARNING, "工作簿结构保护已被取消"),
     # form recognition
     "no_metadata": (WARNING, "文件中没有表式元数据（可能把内容复制到了新工作簿），已根据工作表名和标签识别为“{form_id}”"),
     "unknown_form": (ERROR, "无法识别的表式“{form_id}”（版本 {version}）；本工具支持：{known}"),

@@ -166,8 +166,6 @@ class _Reading:
         for sl in self.layout.sheets:
             if not self.book.sheets[sl.name].protected:
                 self.add(problem("sheet_unprotected", sheet=sl.name))
-        if not self.book.structure_locked:
-            self.add(problem("structure_unprotected"))
 
     def texts(self) -> None:
         for section in self.form.text_sections:

@@ -11,6 +11,7 @@ import posixpath
 import re
 import zipfile
 from dataclasses import dataclass, field
+from xml.etree import ElementTree as FastElementTree
 
 from defusedxml import DefusedXmlException, ElementTree
 
@@ -71,6 +72,13 @@ def split_ref(ref: str) -> tuple[int, int]:
     return int(m.group(2)) - 1, col - 1
 
 
+def _without_dtd(data: bytes) -> bool:
+    """An ASCII-compatible part with no DTD: safe for the C parser (OOXML parts never have one)."""
+    head = data[:64]
+    ascii_compatible = b"\x00" not in head and not head.startswith((b"\xff\xfe", b"\xfe\xff"))
+    return ascii_compatible and b"<!DOCTYPE" not in data and b"<!ENTITY" not in data
+
+
 def _xml(zf: zipfile.ZipFile, name: str):
     try:
         data = read_part(zf, name)
@@ -79,10 +87,12 @@ def _xml(zf: zipfile.ZipFile, name: str):
     except (zipfile.BadZipFile, EOFError, OSError) as e:
         raise XlsxError(f"文件已损坏（无法解压 {name}：{e}）") from None
     try:
-        return ElementTree.fromstring(data)
+        if _without_dtd(data):
+            return FastElementTree.fromstring(data)  # noqa: S314 - no DTD, so no entity to expand or fetch
+        return ElementTree.fromstring(data)  # defusedxml refuses what a DTD could do
     except DefusedXmlException:
         raise XlsxError(f"{name} 含有被禁止的 XML 实体（疑似恶意文件），已拒绝") from None
-    except ElementTree.ParseError as e:
+    except FastElementTree.ParseError as e:
         raise XlsxError(f"文件已损坏（{name} 不是有效的 XML：{e}）") from None
 
 
@@ -160,7 +170,7 @@ def _sheet(zf: zipfile.ZipFile, name: str, state: str, part: str, strings: list[
     for row in [] if data is None else data.findall(f"{_M}row"):
         for c in row.findall(f"{_M}c"):
             ref = c.get("r")
-            if ref:
+            if ref and len(c):  # a cell without children is blank: nothing to read
                 sheet.cells[split_ref(ref)] = _cell(c, strings, locked)
     return sheet
 
