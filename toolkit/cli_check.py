@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .annotate import annotate
+from .batch import run_batch
 from .check import check_or_refuse
 from .cli import handled, main, progress
 from .errors import UserError
@@ -69,14 +70,15 @@ def _annotate_all(returns: list[Return], folder: Path) -> int:
 @click.option(
     "--annotate", "annotate_dir", type=click.Path(path_type=Path), help="把有问题的文件标注后另存到此文件夹（原文件不动）"
 )
+@click.option("--jobs", type=click.IntRange(min=1), help="并行进程数（默认为全部 CPU 核）")
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度条")
 @handled
-def check_command(paths, as_json, annotate_dir, quiet) -> None:
+def check_command(paths, as_json, annotate_dir, jobs, quiet) -> None:
     """检查回收的填报表格（文件或文件夹，文件夹下的 .xlsx 全部检查）。"""
     files = find_workbooks(list(paths))
     if not files:
         raise UserError("没有找到 .xlsx 文件：" + "、".join(map(str, paths)))
-    returns = [check_or_refuse(f) for f in progress(files, len(files), "检查", quiet or as_json)]
+    returns = list(progress(run_batch(check_or_refuse, files, jobs), len(files), "检查", quiet or as_json))
     if as_json:
         click.echo(json.dumps(report_json(returns), ensure_ascii=False, indent=2))
     else:

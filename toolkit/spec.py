@@ -194,6 +194,11 @@ class Form:
     cross_year: tuple[Rule, ...]
     fingerprint: str
     source: str = field(default="", compare=False)
+    text: str = field(default="", compare=False, repr=False)  # the YAML, to rebuild in another process
+
+    def __reduce__(self):
+        """Pickle as (fingerprint, YAML): worker processes reuse their own parsed copy."""
+        return _form_from_pickle, (self.fingerprint, self.text, self.source)
 
     @cached_property
     def tables(self) -> tuple[Table, ...]:
@@ -268,6 +273,18 @@ class _Builder:
             return default
         return node[key]
 
+    def items(self, parent: Any, value: Any, key: str) -> list[dict]:
+        """The mappings listed under `key`; anything else is reported (with the parent's line), not crashed on."""
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.error(parent, f"“{key}”应是一个列表（每项以“- ”开头）")
+            return []
+        bad = [item for item in value if not isinstance(item, dict)]
+        for item in bad:
+            self.error(parent, f"“{key}”中的“{item}”应写成映射（如 {{id: …, label: …}}）")
+        return [item for item in value if isinstance(item, dict)]
+
     def check_id(self, node: Any, value: Any, what: str) -> str:
         if not isinstance(value, str) or not _ID.match(value):
             self.error(node, f"{what}“{value}”不是合法的标识（只能用英文字母、数字和下划线，且不以数字开头）")
@@ -300,10 +317,11 @@ class _Builder:
     # tables --------------------------------------------------------------
     def header(self, nodes: list, default_kind: Kind, path: tuple[str, ...], seen: set) -> tuple[HeaderNode, ...]:
         out = []
-        for n in nodes or []:
+        for n in nodes:
             label = str(n.get("label", ""))
             if "columns" in n:
-                out.append(HeaderNode(label, self.header(n["columns"], default_kind, (*path, label), seen)))
+                children = self.items(n, n["columns"], "columns")
+                out.append(HeaderNode(label, self.header(children, default_kind, (*path, label), seen)))
                 continue
             cid = self.check_id(n, n.get("id"), "列标识")
             if cid in seen:
@@ -316,10 +334,11 @@ class _Builder:
 
     def rows(self, nodes: list, depth: int, path: tuple[str, ...], seen: set) -> tuple[Row, ...]:
         out = []
-        for n in nodes or []:
+        for n in nodes:
             label = str(n.get("label", ""))
             if "rows" in n:
-                out.append(Row(None, label, depth, self.rows(n["rows"], depth + 1, (*path, label), seen), path))
+                children = self.items(n, n["rows"], "rows")
+                out.append(Row(None, label, depth, self.rows(children, depth + 1, (*path, label), seen), path))
                 continue
             rid = self.check_id(n, n.get("id"), "行标识")
             if rid in seen:
@@ -334,9 +353,9 @@ class _Builder:
             self.error(t, f"表格标识“{tid}”重复")
             return None
         default_kind = self.kind(t, t.get("kind", "count"))
-        header = self.header(self.need(t, "columns", []), default_kind, (), set())
+        header = self.header(self.items(t, self.need(t, "columns", []), "columns"), default_kind, (), set())
         columns = tuple(c for c in _leaf_columns(header))
-        row_tree = self.rows(self.need(t, "rows", []), 0, (), set())
+        row_tree = self.rows(self.items(t, self.need(t, "rows", []), "rows"), 0, (), set())
         if not columns or not row_tree:
             self.error(t, f"表格“{tid}”至少要有一行一列")
             return None
@@ -353,7 +372,7 @@ class _Builder:
     # sections ------------------------------------------------------------
     def build_sections(self) -> tuple[Section, ...]:
         out, ids, sheets = [], set(), set()
-        for s in self.need(self.raw, "sections", []):
+        for s in self.items(self.raw, self.need(self.raw, "sections", []), "sections"):
             sid = self.check_id(s, s.get("id"), "部分标识")
             sheet = str(self.need(s, "sheet", ""))
             for value, seen, what in ((sid, ids, "部分标识"), (sheet, sheets, "工作表名")):
@@ -366,7 +385,7 @@ class _Builder:
             if "text" in s:
                 t = s["text"] or {}
                 text = TextSpec(bool(t.get("required", False)), int(t.get("max_length", 20000)), str(t.get("hint", "")))
-            tables = tuple(x for x in (self.build_table(t) for t in s.get("tables") or []) if x)
+            tables = tuple(x for x in (self.build_table(t) for t in self.items(s, s.get("tables"), "tables")) if x)
             if text is None and not tables:
                 self.error(s, f"部分“{sid}”既没有 text 也没有 tables")
             aliases = tuple(s.get("aliases") or ())
@@ -406,7 +425,7 @@ class _Builder:
 
     def build_equations(self) -> tuple[Equation, ...]:
         equations: dict[str, tuple[Equation, dict]] = {}
-        for node in self.raw.get("computed") or []:
+        for node in self.items(self.raw, self.raw.get("computed"), "computed"):
             for _, text in self.expand(node, str(self.need(node, "eq", ""))):
                 try:
                     target, expr = parse_equation(text)
@@ -449,7 +468,7 @@ class _Builder:
 
     def build_rules(self, key: str) -> tuple[Rule, ...]:
         out, ids = [], set()
-        for node in self.raw.get(key) or []:
+        for node in self.items(self.raw, self.raw.get(key), key):
             rid = self.check_id(node, node.get("id"), "规则标识")
             if rid in ids:
                 self.error(node, f"规则标识“{rid}”重复")
@@ -501,12 +520,12 @@ def parse_form(text: str, source: str = "<spec>") -> Form:
     rules, cross_year = b.build_rules("rules"), b.build_rules("cross_year")
     fields = tuple(
         Field(b.check_id(f, f.get("id"), "字段标识"), str(f.get("label", "")), bool(f.get("prefilled")), str(f.get("hint", "")))
-        for f in raw.get("fields") or []
+        for f in b.items(raw, raw.get("fields"), "fields")
     )
     if b.problems:
         raise SpecError(source, b.problems)
     canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
-    return Form(
+    form = Form(
         id=str(raw["id"]),
         version=str(raw["version"]),
         name=str(raw.get("name", raw["id"])),
@@ -522,7 +541,16 @@ def parse_form(text: str, source: str = "<spec>") -> Form:
         cross_year=cross_year,
         fingerprint=hashlib.sha256(canonical.encode()).hexdigest()[:16],
         source=source,
+        text=text,
     )
+    return _KNOWN.setdefault(form.fingerprint, form)
+
+
+_KNOWN: dict[str, Form] = {}  # fingerprint -> form, so every process holds one object per spec
+
+
+def _form_from_pickle(fingerprint: str, text: str, source: str) -> Form:
+    return _KNOWN.get(fingerprint) or parse_form(text, source)
 
 
 def load_form(path: str | Path) -> Form:
