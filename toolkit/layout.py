@@ -138,7 +138,11 @@ def _table(table: Table, top: int, left: int, sheet: SheetLayout, layout: Layout
     for i, r in enumerate(table.rows):
         for j, c in enumerate(table.columns):
             layout.cells[f"{table.id}.{r.id}.{c.id}"] = Pos(sheet.name, top + i, table.label_depth + j)
-    return top + len(table.rows)
+    bottom = top + len(table.rows)
+    notes = "；".join(f"{c.label}（{c.note}）" for c in table.columns if c.note)
+    if notes:  # column notes (e.g. the unit of 采购总金额) go in the free row below the table
+        sheet.statics.append(Static(bottom, 0, bottom, width - 1, f"注：{notes}", "note"))
+    return bottom
 
 
 def _fit_heights(sheet: SheetLayout) -> None:

@@ -145,8 +145,12 @@ class _Writer:
         for row, (text, style) in enumerate(lines):
             ws.write_string(row, 0, text, self.fmt[style])
         legend = len(lines) + 1
-        for i, (text, style) in enumerate((("填写项", "input_text"), ("合计（自动计算）", "total"), ("已锁定", "prefilled"))):
-            ws.write_string(legend + i, 0, text, self.fmt[style])
+        # The legend shows the input colour but, like everything on this sheet, stays locked.
+        sample_input = self.wb.add_format({"font_name": "宋体", **_STYLES["input_text"], "locked": True})
+        for i, (text, fmt) in enumerate(
+            (("填写项", sample_input), ("合计（自动计算）", self.fmt["total"]), ("已锁定", self.fmt["prefilled"]))
+        ):
+            ws.write_string(legend + i, 0, text, fmt)
         ws.set_paper(9)
         ws.fit_to_pages(1, 0)
         self.protect(ws)
