@@ -51,6 +51,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # rules
     "rule_failed": (ERROR, "{message}（{detail}）"),
     "rule_warning": (WARNING, "{message}（{detail}）"),
+    # merging (toolkit merge)
+    "duplicate": (WARNING, "同一机关同一年度的重复报送：已采用较新的文件 {other}，本文件未计入汇总"),
+    "wrong_form": (ERROR, "表式为 {found}，与本次汇总的表式 {expected} 不符，未计入汇总；请使用 {expected} 模板重新填报"),
+    "wrong_year": (ERROR, "年度为 {found}，与本次汇总的年度 {expected} 不符，未计入汇总"),
+    "not_returned": (ERROR, "机关名单中的“{agency}”没有报送"),
+    "cross_year_failed": (ERROR, "跨年度核对：{message}（{detail}）"),
+    "cross_year_warning": (WARNING, "跨年度核对：{message}（{detail}）"),
+    "collection_mismatch": (ERROR, "汇总表被改动：{detail}；请重新运行 toolkit merge 生成"),
 }
 
 

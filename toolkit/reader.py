@@ -201,6 +201,10 @@ def interpret(book: Workbook, path: str, forms: Mapping[str, Form] | None = None
     """A Return from an already parsed workbook (no file access)."""
     forms = forms if forms is not None else builtin_forms()
     meta = read_metadata(book)
+    if meta.get("kind") == "collection":  # a collection.xlsx made by `toolkit merge`
+        from .collection_xlsx import interpret_collection
+
+        return interpret_collection(book, path, meta, forms)
     ret = Return(path=path, form=None, metadata=meta)
     form, found = identify_form(meta, book, forms)
     ret.problems.extend(found)
