@@ -7,6 +7,8 @@ import re
 import zipfile
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
+from xml.sax.saxutils import escape
 
 import xlsxwriter
 
@@ -259,8 +261,45 @@ def check_formula(rule: Rule, address_of) -> str:
     return f'IF(AND({",".join(tests)}),"{ok}","{bad}："&{failing})'
 
 
+# Placeholders (private-use characters) stamped per copy: the workbook is built once per form.
+_AGENCY, _YEAR, _STAMP = "\ue000机关\ue000", "\ue0019999\ue001", "\ue002时间\ue002"
+
+
+@lru_cache(maxsize=8)
+def _base_package(form: Form, password: str) -> tuple[tuple[zipfile.ZipInfo, bytes], ...]:
+    """The form's workbook with placeholders, as zip members: xlsxwriter runs once per form."""
+    xlsx = _Writer(form, _AGENCY, _YEAR, password, _STAMP).build()  # type: ignore[arg-type]
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as zf:
+        return tuple((info, zf.read(info)) for info in zf.infolist())
+
+
+def _stamp(data: bytes, substitutions: dict[bytes, bytes]) -> bytes:
+    if b"\xee\x80" not in data:  # no private-use character at all: nothing to stamp
+        return data
+    for mark, value in substitutions.items():
+        data = data.replace(mark, value)
+    return data
+
+
 def build_workbook(form: Form, agency: str, year: int, password: str | None = None, generated_at: str | None = None) -> bytes:
-    """The bytes of a fresh, protected template for one agency and year."""
+    """The bytes of a fresh, protected template for one agency and year (stamped from the form's base)."""
     stamp = generated_at or datetime.now().astimezone().isoformat(timespec="seconds")
     pw = form.password if password is None else password
-    return _Writer(form, agency, year, pw, stamp).build()
+    substitutions = {
+        _AGENCY.encode(): escape(agency).encode(),
+        _YEAR.encode(): str(year).encode(),
+        _STAMP.encode(): escape(stamp).encode(),
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for info, data in _base_package(form, pw):
+            zf.writestr(info, _stamp(data, substitutions))
+    return out.getvalue()
+
+
+def build_workbook_directly(
+    form: Form, agency: str, year: int, password: str | None = None, generated_at: str | None = None
+) -> bytes:
+    """The same workbook written by xlsxwriter from scratch: the reference the stamped copy must equal."""
+    stamp = generated_at or datetime.now().astimezone().isoformat(timespec="seconds")
+    return _Writer(form, agency, year, form.password if password is None else password, stamp).build()

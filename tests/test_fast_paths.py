@@ -1,0 +1,47 @@
+"""The fast paths produce exactly what the straightforward ones do."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pytest
+
+from toolkit.spec import builtin_forms
+from toolkit.workbook import build_workbook, build_workbook_directly
+
+
+def _snapshot(data: bytes) -> dict:
+    """Everything a clerk or the checker can see of a workbook, in comparable form."""
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    sheets = {}
+    for ws in wb.worksheets:
+        cells = {
+            c.coordinate: (c.value, c.protection.locked, c.fill.fgColor.rgb, c.number_format, c.font.b)
+            for row in ws.iter_rows()
+            for c in row
+            if c.value is not None or not c.protection.locked
+        }
+        validations = sorted(
+            (str(dv.sqref), dv.type, dv.formula1, dv.prompt, dv.error) for dv in ws.data_validations.dataValidation
+        )
+        sheets[ws.title] = {
+            "cells": cells,
+            "merged": sorted(str(r) for r in ws.merged_cells.ranges),
+            "validations": validations,
+            "protected": (ws.protection.sheet, ws.protection.password, ws.sheet_state),
+            "freeze": ws.freeze_panes,
+            "conditional": sorted(str(r.sqref) for r in ws.conditional_formatting),
+        }
+    props = {p.name: p.value for p in wb.custom_doc_props.props}
+    return {"sheets": sheets, "props": props, "structure": wb.security.lockStructure, "title": wb.properties.title}
+
+
+@pytest.mark.parametrize("form_id", sorted(builtin_forms()))
+@pytest.mark.parametrize("agency", ["原州区司法局", "R&D <中心> \"引号\" 'x'", "总计"])
+def test_stamped_template_equals_the_directly_written_one(form_id, agency):
+    form = builtin_forms()[form_id]
+    stamped = build_workbook(form, agency, 2024, generated_at="2025-01-02T03:04:05+08:00")
+    direct = build_workbook_directly(form, agency, 2024, generated_at="2025-01-02T03:04:05+08:00")
+    assert _snapshot(stamped) == _snapshot(direct)
+    assert _snapshot(stamped)["props"]["toolkit.agency"] == agency
