@@ -8,7 +8,7 @@ import click
 
 from .cli import handled, main, progress, resolve_form
 from .errors import UserError
-from .templates import check_agency, check_year, plan_mailing, read_agency_list, write_template
+from .templates import check_agency, check_year, read_agency_list, write_mailing, write_template
 
 
 def _out_dir(path: Path) -> Path:
@@ -27,9 +27,10 @@ def _out_dir(path: Path) -> Path:
 @click.option("--agencies", type=click.Path(path_type=Path), help="机关名单：每行一个机关的文本文件，或含“机关名称”列的 CSV")
 @click.option("--out-dir", type=click.Path(path_type=Path), help="批量生成时的输出文件夹")
 @click.option("--password", help="工作表保护密码（默认取表式定义中的密码）")
+@click.option("--jobs", type=click.IntRange(min=1), help="并行进程数（默认为全部 CPU 核）")
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度条")
 @handled
-def template_command(form_id, agency, year, output, agencies, out_dir, password, quiet) -> None:
+def template_command(form_id, agency, year, output, agencies, out_dir, password, jobs, quiet) -> None:
     """生成加锁的官方填报模板（.xlsx）。"""
     form, year = resolve_form(form_id), check_year(year)
     if agencies is not None:
@@ -38,10 +39,10 @@ def template_command(form_id, agency, year, output, agencies, out_dir, password,
         if out_dir is None:
             raise UserError("批量生成需要 --out-dir 指定输出文件夹")
         names = read_agency_list(agencies)
-        plan = list(plan_mailing(form, year, names, _out_dir(out_dir)))
-        for name, path in progress(plan, len(plan), "生成模板", quiet):
-            write_template(form, name, year, path, password)
-        click.echo(f"已生成 {len(plan)} 份模板（{form.id}，{year}年度）：{out_dir}")
+        written = write_mailing(form, year, names, _out_dir(out_dir), password, jobs)
+        for _ in progress(written, len(names), "生成模板", quiet):
+            pass
+        click.echo(f"已生成 {len(names)} 份模板（{form.id}，{year}年度）：{out_dir}")
         return
     if agency is None:
         raise UserError("请用 --agency 给出机关名称，或用 --agencies 给出机关名单")

@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor
+from functools import partial
 from pathlib import Path
 
+from .batch import run_batch
 from .errors import UserError
 from .fileio import atomic_write_bytes, safe_filename, unique_path
 from .spec import Form
@@ -89,3 +92,21 @@ def plan_mailing(form: Form, year: int, agencies: Iterable[str], out_dir: Path) 
     taken: set[str] = set()
     for agency in agencies:
         yield agency, unique_path(out_dir, template_filename(form, agency, year), taken)
+
+
+def _write_planned(form: Form, year: int, password: str | None, planned: tuple[str, Path]) -> Path:
+    return write_template(form, planned[0], year, planned[1], password)
+
+
+def write_mailing(
+    form: Form,
+    year: int,
+    agencies: Iterable[str],
+    out_dir: Path,
+    password: str | None = None,
+    jobs: int | None = None,
+    executor: Executor | None = None,
+) -> Iterator[Path]:
+    """Every agency's template in out_dir (safe, distinct names), yielded as each is written."""
+    plan = list(plan_mailing(form, year, agencies, out_dir))
+    yield from run_batch(partial(_write_planned, form, year, password), plan, jobs, executor)
