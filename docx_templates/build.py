@@ -19,7 +19,7 @@ from pathlib import Path
 from docx import Document
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
-from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -40,6 +40,7 @@ LATIN_FONT = "Times New Roman"
 
 BODY_PT, TITLE_PT, TABLE_PT, PAGE_NUMBER_PT = 16, 22, 10.5, 14  # 三号, 二号, 五号, 四号
 LINE_PITCH = Twips(578)  # 28.9 pt: 22 lines on the A4 type area, as GB/T 9704 asks
+ROW_MM = 6  # minimum table row height, so a one-line row is not cramped
 PAGE_W, PAGE_H = 210, 297
 MARGINS = {"top": 37, "bottom": 35, "left": 28, "right": 26}  # mm
 FIXED_TIME = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -176,7 +177,7 @@ def _styles(doc) -> None:
         style = _style(doc, name, style_id, base)
         _apply(style, look)
     right = doc.styles["报告落款"].paragraph_format
-    right.right_indent = Pt(BODY_PT * 4)  # 成文日期右空四字
+    right.right_indent = Pt(BODY_PT * 2)  # 不加盖印章的公文：署名右空二字 (GB/T 9704 7.3.5.2)
     for name in ("Heading 1", "Heading 2"):  # keep them as outline levels for Word's navigation pane
         _clear_rpr(doc.styles[name].element.get_or_add_rPr(), "rFonts")
         _set_fonts(doc.styles[name].element.get_or_add_rPr(), STYLES[name][2].font[0], STYLES[name][2].latin)
@@ -297,7 +298,8 @@ def table_layout(table: Table) -> tuple[int, int, list[Placed]]:
     ncols = labels + len(table.columns)
     cells = [Placed(0, 0, 1, ncols, table.caption, "表格标题")] if table.caption else []
     if labels:
-        cells.append(Placed(top, 0, table.header_depth, labels, table.corner, "表格文字"))
+        corner_style = "表头" if len(table.corner) <= 8 else "表格文字"  # 信息内容 is a header; 表三's note is prose
+        cells.append(Placed(top, 0, table.header_depth, labels, table.corner, corner_style))
     cells += _header_cells(table.header, top, labels, top + table.header_depth)
     body = top + table.header_depth
     cells += _row_cells(table.row_tree, body, labels)
@@ -308,12 +310,13 @@ def table_layout(table: Table) -> tuple[int, int, list[Placed]]:
 
 
 def column_widths(table: Table, total_mm: float) -> list[float]:
-    """Equal value columns; group-label columns as wide as their labels need (up to 5 characters), the rest to leaf labels."""
+    """Equal value columns (one header line when room allows); group-label columns up to 5 characters; the rest to leaf labels."""
     n, labels = len(table.columns), table.label_depth
     if not labels:
         return [total_mm / n] * n
     char = TABLE_PT * 25.4 / 72
-    value = min(total_mm * 0.55 / n, 9 * char)
+    widest = max(len(c.label) for c in table.columns) + 1
+    value = min(total_mm * 0.55 / n, max(9, widest) * char)
     groups = [0.0] * (labels - 1)
     for row in _all_rows(table.row_tree):
         if row.children and row.depth < labels - 1:
@@ -392,6 +395,7 @@ def _sort_tblpr(tblpr) -> None:
 
 def _row_properties(row, header: bool) -> None:
     """Rows never split across pages; header rows repeat on every page the table runs onto."""
+    row.height, row.height_rule = Mm(ROW_MM), WD_ROW_HEIGHT_RULE.AT_LEAST
     trpr = row._tr.get_or_add_trPr()
     trpr.append(OxmlElement("w:cantSplit"))
     if header:

@@ -16,7 +16,7 @@ from filling import complete_fields, complete_texts, fill_workbook
 from docx_templates.build import build_template
 from toolkit.cli import main
 from toolkit.model import Return
-from toolkit.report import format_value, lint_template, render_report, report_context, template_variables
+from toolkit.report import format_value, lint_template, render_report, report_context, template_variables, title_lines
 from toolkit.spec import Form, builtin_forms, get_form
 
 FORMS = sorted(builtin_forms())
@@ -158,6 +158,19 @@ def test_iso_date_is_written_the_official_way():
     assert ctx["date"] == "2021年1月28日"
 
 
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("乙局2024年政府信息公开工作年度报告", "乙局2024年政府信息公开工作年度报告"),
+        ("固原市原州区司法局2020年政府信息公开工作年度报告", "固原市原州区司法局2020年\n政府信息公开工作年度报告"),
+        ("2022年上海市人民政府办公厅信息公开年报", "2022年上海市人民政府办公厅信息公开年报"),
+        ("宁夏回族自治区固原市原州区人民政府办公室2024年政府信息公开工作年度报告",) * 2,
+    ],
+)
+def test_a_long_title_breaks_before_the_fixed_phrase(title, expected):
+    assert title_lines(title) == expected
+
+
 # ---------------------------------------------------------------- texts
 
 
@@ -289,7 +302,8 @@ def test_sample_report_paragraphs_are_the_published_texts():
     document = open_docx(render_report(sample_return()))
     assert_texts_match_sample(document)
     paras = body_paragraphs(document)
-    assert paras[0] == "固原市原州区司法局2020年政府信息公开工作年度报告"
+    assert paras[0] == "固原市原州区司法局2020年\n政府信息公开工作年度报告"
+    assert document.core_properties.title == "固原市原州区司法局2020年政府信息公开工作年度报告"
     assert [p for p in paras if p][-2:] == [sample.AGENCY, sample.DATE]
 
 

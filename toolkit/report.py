@@ -79,6 +79,22 @@ def _field_text(value: object) -> str:
     return clean_text(str(value if value is not None else ""))
 
 
+TITLE_LINE = 20  # characters of 二号 on the A4 type area (156 mm / 7.8 mm)
+TITLE_TAIL = "政府信息公开工作年度报告"
+
+
+def _width(text: str) -> float:
+    return sum(0.5 if ord(ch) < 0x2E80 else 1 for ch in text)
+
+
+def title_lines(title: str) -> str:
+    """A title too long for one line breaks before 政府信息公开工作年度报告, not wherever the line runs out (GB/T 9704 7.3.3)."""
+    head = title.removesuffix(TITLE_TAIL)
+    if _width(title) <= TITLE_LINE or head == title or not head or _width(head) > TITLE_LINE:
+        return title
+    return f"{head}\n{TITLE_TAIL}"
+
+
 def report_context(ret: Return) -> dict:
     """Nested dicts, so `{{ t3.new.natural }}`, `{{ texts.s1 }}` and `{{ fields.contact }}` work in a template."""
     form = _form(ret)
@@ -91,7 +107,7 @@ def report_context(ret: Return) -> dict:
     year = str(ret.year if ret.year is not None else fields.get("year", ""))
     fields.update(agency=agency, year=year, date=format_date(fields.get("date", "")))
     ctx.update(
-        title=clean_text(form.report_title(agency, year)),
+        title=title_lines(clean_text(form.report_title(agency, year))),
         agency=agency,
         year=year,
         date=fields["date"],
@@ -173,7 +189,7 @@ class _CachedTemplate(DocxTemplate):
         for name in ("author", "comments", "identifier", "language", "subject", "title"):
             value = getattr(props, name)
             if value and "{" in value:
-                setattr(props, name, _compile(value).render(context))
+                setattr(props, name, _compile(value).render(context).replace("\n", ""))
 
 
 @dataclass
@@ -239,7 +255,7 @@ class Variable:
 def template_variables(form: Form) -> list[Variable]:
     """Every key a template can use, with its labels, in document order."""
     out = [
-        Variable("title", "报告", "报告标题", form.title),
+        Variable("title", "报告", "报告标题", f"{form.title}；过长时在“{TITLE_TAIL}”前换行"),
         Variable("agency", "报告", "机关名称"),
         Variable("year", "报告", "年度"),
         Variable("date", "报告", "落款日期", "基本信息中的填报日期，写成“2021年1月28日”"),
