@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from pathlib import Path
 
@@ -55,7 +56,43 @@ def progress(iterable, total: int, label: str, quiet: bool):
     return tqdm(iterable, total=total, desc=label, unit="份", disable=quiet or not sys.stderr.isatty())
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+_USAGE = (
+    (r"Missing option '(.+?)'", r"缺少必需的选项 \1"),
+    (r"Missing argument '(.+?)'", r"缺少参数 \1"),
+    (r"No such option: (\S+)", r"没有这个选项：\1"),
+    (r"No such command '(.+?)'", r"没有这个命令：\1"),
+    (r"Option '(.+?)' requires an argument", r"选项 \1 需要一个值"),
+    (r"Invalid value for '(.+?)': (.*)", r"选项 \1 的值无效：\2"),
+    (r"Got unexpected extra arguments? \((.*)\)", r"多余的参数：\1"),
+)
+
+
+def usage_message(error: click.UsageError) -> str:
+    """Click's usage errors in Chinese (the English original where no pattern fits)."""
+    text = error.format_message()
+    for pattern, chinese in _USAGE:
+        if re.match(pattern, text):
+            text = re.sub(pattern, chinese, text, count=1).rstrip(".")
+            break
+    command = error.ctx.command_path if error.ctx else "toolkit"
+    return f"{text}（运行 {command} --help 查看用法）"
+
+
+class _Group(click.Group):
+    """A group whose usage errors are one Chinese line and exit 2, like every other failure."""
+
+    def main(self, *args, **kwargs):
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.UsageError as e:
+            _fail(usage_message(e))
+        except click.Abort:
+            _fail("已中断", 1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="toolkit")
 def main() -> None:
     """政府信息公开工作年度报告工具：生成填报模板、检查回收的表格、生成 Word 报告、汇总。"""
