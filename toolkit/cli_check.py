@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from .check import check_or_refuse
 from .cli import handled, main, progress
 from .errors import UserError
 from .fileio import find_workbooks, safe_filename, unique_path
+from .guards import DEFAULT_LIMITS, MB
 from .model import Return
 
 JSON_SCHEMA_VERSION = 1
@@ -71,14 +74,24 @@ def _annotate_all(returns: list[Return], folder: Path) -> int:
     "--annotate", "annotate_dir", type=click.Path(path_type=Path), help="把有问题的文件标注后另存到此文件夹（原文件不动）"
 )
 @click.option("--jobs", type=click.IntRange(min=1), help="并行进程数（默认为全部 CPU 核）")
+@click.option(
+    "--max-size",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_LIMITS.max_file_bytes / MB,
+    show_default=True,
+    metavar="MB",
+    help="单个文件的大小上限（MB），超过的文件不读取",
+)
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度条")
 @handled
-def check_command(paths, as_json, annotate_dir, jobs, quiet) -> None:
+def check_command(paths, as_json, annotate_dir, jobs, max_size, quiet) -> None:
     """检查回收的填报表格（文件或文件夹，文件夹下的 .xlsx 全部检查）。"""
     files = find_workbooks(list(paths))
     if not files:
         raise UserError("没有找到 .xlsx 文件：" + "、".join(map(str, paths)))
-    returns = list(progress(run_batch(check_or_refuse, files, jobs), len(files), "检查", quiet or as_json))
+    limits = dataclasses.replace(DEFAULT_LIMITS, max_file_bytes=int(max_size * MB))
+    check = functools.partial(check_or_refuse, limits=limits)
+    returns = list(progress(run_batch(check, files, jobs), len(files), "检查", quiet or as_json))
     if as_json:
         click.echo(json.dumps(report_json(returns), ensure_ascii=False, indent=2))
     else:

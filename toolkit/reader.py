@@ -221,7 +221,7 @@ def read_workbook(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Workbook
     """The parsed package, or UnreadableFile saying why not."""
     zf = open_package(path, limits)
     try:
-        return read_xlsx(zf)
+        return read_xlsx(zf, limits)
     except XlsxError as e:
         raise UnreadableFile(path, str(e)) from None
     finally:

@@ -2,7 +2,8 @@
 
 Cell values exactly as stored (numbers as their XML text, so nothing passes through a float
 unless the file itself wrote one), formulas, lock flags, sheet and workbook protection, custom
-document properties. XML is parsed with defusedxml; sizes are bounded by toolkit.guards first.
+document properties. Parts are read through toolkit.guards (hard caps on bytes and tags); a part
+with a DTD, or in an encoding where one could hide, goes to defusedxml, which refuses any DTD.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from xml.etree import ElementTree as FastElementTree
 
 from defusedxml import DefusedXmlException, ElementTree
 
-from .guards import read_part
+from .guards import DEFAULT_LIMITS, Limits, PackageBudget
 
 NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -25,7 +26,7 @@ NS = {
     "vt": "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes",
 }
 _M = "{" + NS["m"] + "}"
-_REF = re.compile(r"^([A-Z]+)(\d+)$")
+_REF = re.compile(r"^([A-Z]{1,3})([0-9]{1,7})$")  # up to XFD1048576
 
 
 class XlsxError(Exception):
@@ -72,28 +73,41 @@ def split_ref(ref: str) -> tuple[int, int]:
     return int(m.group(2)) - 1, col - 1
 
 
+_DECLARED_ENCODING = re.compile(rb"^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+
+
 def _without_dtd(data: bytes) -> bool:
-    """An ASCII-compatible part with no DTD: safe for the C parser (OOXML parts never have one)."""
+    """A UTF-8 part with no DTD: safe for the C parser (OOXML parts never have a DTD).
+
+    In any other encoding a DTD could hide from a byte search, so such a part goes to defusedxml."""
+    m = _DECLARED_ENCODING.match(data[:200])
+    if m and m.group(1).lower() not in (b"utf-8", b"utf8"):
+        return False
     head = data[:64]
     ascii_compatible = b"\x00" not in head and not head.startswith((b"\xff\xfe", b"\xfe\xff"))
     return ascii_compatible and b"<!DOCTYPE" not in data and b"<!ENTITY" not in data
 
 
-def _xml(zf: zipfile.ZipFile, name: str):
-    try:
-        data = read_part(zf, name)
-    except KeyError:
-        return None
-    except (zipfile.BadZipFile, EOFError, OSError) as e:
-        raise XlsxError(f"文件已损坏（无法解压 {name}：{e}）") from None
+def _parse(name: str, data: bytes):
     try:
         if _without_dtd(data):
-            return FastElementTree.fromstring(data)  # noqa: S314 - no DTD, so no entity to expand or fetch
-        return ElementTree.fromstring(data)  # defusedxml refuses what a DTD could do
+            return FastElementTree.fromstring(data)  # noqa: S314 - UTF-8 and no DTD, so no entity to expand or fetch
+        return ElementTree.fromstring(data, forbid_dtd=True)  # OOXML never has a DTD; refuse any
     except DefusedXmlException:
-        raise XlsxError(f"{name} 含有被禁止的 XML 实体（疑似恶意文件），已拒绝") from None
+        raise XlsxError(f"{name} 含有 DTD 或实体声明（Excel 文件中不会出现，疑似恶意文件），已拒绝") from None
     except FastElementTree.ParseError as e:
-        raise XlsxError(f"文件已损坏（{name} 不是有效的 XML：{e}）") from None
+        line, column = getattr(e, "position", (0, 0))
+        where = f"，第 {line} 行第 {column} 列" if line else ""
+        raise XlsxError(f"文件已损坏（{name} 不是有效的 XML{where}），请在 Excel/WPS 中打开后重新保存再提交") from None
+    except (ValueError, LookupError):
+        # an unknown or unsupported encoding declared in the part
+        raise XlsxError(f"文件已损坏（{name} 的字符编码无法识别），请在 Excel/WPS 中打开后重新保存再提交") from None
+
+
+def _xml(pkg: PackageBudget, name: str):
+    """The parsed part, or None when the package has no such part."""
+    data = pkg.read(name)
+    return None if data is None else _parse(name, data)
 
 
 def _text(el) -> str:
@@ -106,13 +120,13 @@ def _text(el) -> str:
     return "".join(r.findtext(f"{_M}t") or "" for r in el.findall(f"{_M}r"))
 
 
-def _shared_strings(zf: zipfile.ZipFile, target: str | None) -> list[str]:
-    root = _xml(zf, target) if target else None
+def _shared_strings(pkg: PackageBudget, target: str | None) -> list[str]:
+    root = _xml(pkg, target) if target else None
     return [] if root is None else [_text(si) for si in root.findall(f"{_M}si")]
 
 
-def _locked_styles(zf: zipfile.ZipFile, target: str | None) -> list[bool]:
-    root = _xml(zf, target) if target else None
+def _locked_styles(pkg: PackageBudget, target: str | None) -> list[bool]:
+    root = _xml(pkg, target) if target else None
     if root is None:
         return []
     xfs = root.find(f"{_M}cellXfs")
@@ -123,16 +137,16 @@ def _locked_styles(zf: zipfile.ZipFile, target: str | None) -> list[bool]:
     return out
 
 
-def _custom_properties(zf: zipfile.ZipFile) -> dict[str, str]:
-    root = _xml(zf, "docProps/custom.xml")
+def _custom_properties(pkg: PackageBudget) -> dict[str, str]:
+    root = _xml(pkg, "docProps/custom.xml")
     if root is None:
         return {}
     return {p.get("name", ""): "".join(child.text or "" for child in p) for p in root.findall("cp:property", NS)}
 
 
-def _relationships(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
+def _relationships(pkg: PackageBudget, part: str) -> dict[str, tuple[str, str]]:
     folder, name = posixpath.split(part)
-    root = _xml(zf, posixpath.join(folder, "_rels", name + ".rels"))
+    root = _xml(pkg, posixpath.join(folder, "_rels", name + ".rels"))
     rels = {}
     for rel in [] if root is None else root.findall("rel:Relationship", NS):
         target = rel.get("Target", "")
@@ -141,26 +155,32 @@ def _relationships(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]
     return rels
 
 
+def _index(text: str | None) -> int | None:
+    """A non-negative index stored as ASCII digits (a style or shared-string number), else None."""
+    return int(text) if text and len(text) < 10 and text.isascii() and text.isdigit() else None
+
+
 def _cell(c, strings: list[str], locked: list[bool]) -> RawCell:
-    kind, style = c.get("t", "n"), int(c.get("s", "0") or 0)
+    kind, style = c.get("t", "n"), _index(c.get("s"))
     f = c.find(f"{_M}f")
     v = c.findtext(f"{_M}v")
     if kind == "inlineStr":
         kind, value = "s", _text(c.find(f"{_M}is"))
     elif kind == "s":
-        value = strings[int(v)] if v is not None and v.isdigit() and int(v) < len(strings) else ""
+        index = _index(v)
+        value = strings[index] if index is not None and index < len(strings) else ""
     elif kind in ("str", "d"):
         kind, value = "s", v or ""
     else:
         value = v or ""
     if value == "" and kind != "s":
         kind = ""
-    is_locked = locked[style] if style < len(locked) else True
+    is_locked = locked[style] if style is not None and style < len(locked) else True
     return RawCell(kind, value, (f.text or "") if f is not None else None, is_locked)
 
 
-def _sheet(zf: zipfile.ZipFile, name: str, state: str, part: str, strings: list[str], locked: list[bool]) -> Sheet:
-    root = _xml(zf, part)
+def _sheet(pkg: PackageBudget, name: str, state: str, part: str, strings: list[str], locked: list[bool]) -> Sheet:
+    root = _xml(pkg, part)
     if root is None:
         raise XlsxError(f"缺少工作表“{name}”的内容")
     sheet = Sheet(name, state)
@@ -175,21 +195,22 @@ def _sheet(zf: zipfile.ZipFile, name: str, state: str, part: str, strings: list[
     return sheet
 
 
-def read_xlsx(zf: zipfile.ZipFile) -> Workbook:
+def read_xlsx(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> Workbook:
     """Everything checking needs from an opened (already size-guarded) .xlsx package."""
-    book = _xml(zf, "xl/workbook.xml")
+    pkg = PackageBudget(zf, limits)
+    book = _xml(pkg, "xl/workbook.xml")
     if book is None:
         raise XlsxError("不是 Excel 工作簿（缺少 xl/workbook.xml）")
-    rels = _relationships(zf, "xl/workbook.xml")
+    rels = _relationships(pkg, "xl/workbook.xml")
     by_type = {kind: path for kind, path in rels.values()}
-    strings = _shared_strings(zf, by_type.get("sharedStrings"))
-    locked = _locked_styles(zf, by_type.get("styles"))
+    strings = _shared_strings(pkg, by_type.get("sharedStrings"))
+    locked = _locked_styles(pkg, by_type.get("styles"))
     sheets = {}
     for s in book.iterfind("m:sheets/m:sheet", NS):
         rid = s.get(f"{{{NS['r']}}}id", "")
         if rid in rels:
             name = s.get("name", "")
-            sheets[name] = _sheet(zf, name, s.get("state", "visible"), rels[rid][1], strings, locked)
+            sheets[name] = _sheet(pkg, name, s.get("state", "visible"), rels[rid][1], strings, locked)
     protection = book.find(f"{_M}workbookProtection")
     structure = protection is not None and protection.get("lockStructure", "0") in ("1", "true")
-    return Workbook(sheets, structure, _custom_properties(zf))
+    return Workbook(sheets, structure, _custom_properties(pkg))
