@@ -64,7 +64,7 @@ def write_charts(wb, c: Collection, fmt: dict) -> None:
     ws.set_column(1, len(header) - 1, 12)
     if rows:
         _agency_charts(wb, ws, len(groups), min(TOP, len(rows)))
-    _region_chart(wb, ws, region, len(groups), c.name)
+    _region_chart(wb, ws, region, len(groups), c.name)  # to the right of the per-agency charts
 
 
 def _agency_charts(wb, ws, n_groups: int, n: int) -> None:
@@ -85,7 +85,7 @@ def _agency_charts(wb, ws, n_groups: int, n: int) -> None:
     outcomes.set_y_axis({"reverse": True})
     outcomes.set_legend({"position": "bottom"})
     outcomes.set_size({"width": 720, "height": height})
-    ws.insert_chart(1 + max(16, n + 4), n_groups + 3, outcomes)
+    ws.insert_chart(1 + -(-height // 20) + 2, n_groups + 3, outcomes)  # below the first (rows are 20 px)
 
 
 def _region_chart(wb, ws, region: int, n_groups: int, name: str) -> None:
@@ -100,4 +100,4 @@ def _region_chart(wb, ws, region: int, n_groups: int, name: str) -> None:
     )
     pie.set_title({"name": f"{name}办理结果构成"})
     pie.set_size({"width": 600, "height": 400})
-    ws.insert_chart(region, 3, pie)
+    ws.insert_chart(1, n_groups + 3 + 12, pie)
