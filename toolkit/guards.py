@@ -25,7 +25,7 @@ class Limits:
     """What one returned file may cost. A real return is ≈ 30 KB, ≈ 250 KB unpacked, ≈ 6,000 XML tags."""
 
     max_file_bytes: int = 20 * MB
-    max_unpacked_bytes: int = 100 * MB  # all members together, declared and actually read
+    max_unpacked_bytes: int = 50 * MB  # all members together, declared and actually read
     max_part_bytes: int = 20 * MB  # one member
     max_members: int = 2000
     max_xml_tags: int = 500_000  # all XML parts read together: bounds the memory of parsed trees
@@ -194,17 +194,33 @@ def open_package(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> zipfile.Z
     return _open_zip(path, limits)
 
 
+_CHUNK = 256 * 1024
+
+
+def _read_capped(f, cap: int) -> bytes:
+    """At most one chunk more than `cap` bytes: a single big read would make zipfile allocate it all."""
+    chunks, total = [], 0
+    while total <= cap:
+        block = f.read(_CHUNK)
+        if not block:
+            break
+        chunks.append(block)
+        total += len(block)
+    return b"".join(chunks)
+
+
 def read_part(zf: zipfile.ZipFile, name: str, limits: Limits = DEFAULT_LIMITS) -> bytes:
     """A member's bytes, read with a hard cap whatever its header claims. KeyError when missing.
 
-    zipfile never returns more than the declared size, and reads at most `cap + 1` bytes here,
-    so neither a lying header nor a bomb can make this allocate more than the cap."""
+    zipfile never returns more than the declared size, and this reads in small chunks and stops
+    once past the cap, so neither a lying header nor a bomb can make it hold more than about the
+    cap (twice the cap at the moment the chunks are joined)."""
     where = zf.filename or ""
     if zf.getinfo(name).file_size > limits.max_part_bytes:
         raise UnreadableFile(where, f"部件 {name} 解压后过大，{BOMB}")
     try:
         with zf.open(name) as f:
-            data = f.read(limits.max_part_bytes + 1)
+            data = _read_capped(f, limits.max_part_bytes)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError):
         # damaged compressed data, a wrong CRC, a cut-off member or an encrypted one
         raise UnreadableFile(where, f"文件已损坏（部件 {name} 无法解压），{DAMAGED}") from None
@@ -222,9 +238,13 @@ class PackageBudget:
     def __init__(self, zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS):
         self.zf, self.limits = zf, limits
         self.bytes_read = self.tags_read = 0
+        self.seen: set[str] = set()
 
     def read(self, name: str) -> bytes | None:
         """The part's bytes, or None when the package has no such part."""
+        if name in self.seen:  # a real workbook never points two sheets at one part
+            raise UnreadableFile(self.zf.filename or "", f"工作簿多次引用同一部件 {name}，{BOMB}")
+        self.seen.add(name)
         try:
             data = read_part(self.zf, name, self.limits)
         except KeyError:
