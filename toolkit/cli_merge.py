@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from .cli import handled, main, progress, resolve_form
-from .collection import Collection, Entry, exit_code, merge_returns
-from .collection_docx import write_collection_docx, write_summary_docx
-from .collection_xlsx import write_collection
+from .collection import Collection, Entry, exit_code, merge_returns, write_outputs
 from .errors import UserError
 from .fileio import find_workbooks
 from .templates import read_agency_list
@@ -66,17 +64,6 @@ def _labels() -> dict[str, str]:
     return FATES
 
 
-def _write_outputs(c: Collection, out: Path, pool: Executor | None, template: Path | None, quiet: bool) -> list[Path]:
-    outputs = [write_collection(c, out / "collection.xlsx")]
-    bar = progress(None, len(c.returns), "生成报告", quiet)
-    with bar:
-        docx = write_collection_docx(c, out / "collection.docx", pool, template, bar.update)
-    if docx is not None:
-        outputs.append(docx)
-    outputs.append(write_summary_docx(c, out / "summary.docx", template))
-    return outputs
-
-
 @main.command("merge")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--out-dir", "out", required=True, type=click.Path(path_type=Path), help="输出文件夹")
@@ -101,6 +88,7 @@ def merge_command(paths, out, form_id, name, previous, include_invalid, jobs, ag
     with _executor(jobs) as pool:
         with progress(None, len(files), "检查", quiet) as bar:
             c = merge_returns(files, form, name, previous, include_invalid, pool, order, year, bar.update)
-        outputs = _write_outputs(c, out, pool, template, quiet)
+        with progress(None, len(c.returns), "生成报告", quiet) as bar:
+            outputs = write_outputs(c, out, pool, template, bar.update)
     _echo(c, outputs)
     raise SystemExit(exit_code(c))

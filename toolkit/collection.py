@@ -381,3 +381,23 @@ def _load_previous(previous: str | Path | Previous | None) -> Previous | None:
 def exit_code(collection: Collection) -> int:
     """0 when every input was accepted (and nobody missing), 1 otherwise."""
     return 0 if collection.clean else 1
+
+
+def write_outputs(
+    c: Collection,
+    out_dir: str | Path,
+    executor: Executor | None = None,
+    template_path: str | Path | None = None,
+    progress: Progress | None = None,
+) -> list[Path]:
+    """collection.xlsx, collection.docx (when anything was accepted) and summary.docx in out_dir."""
+    from .collection_docx import write_collection_docx, write_summary_docx
+    from .collection_xlsx import write_collection
+
+    out = Path(out_dir)
+    outputs = [write_collection(c, out / "collection.xlsx")]
+    docx = write_collection_docx(c, out / "collection.docx", executor, template_path, progress)
+    if docx is not None:
+        outputs.append(docx)
+    outputs.append(write_summary_docx(c, out / "summary.docx", template_path))
+    return outputs
