@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -45,3 +46,26 @@ def test_stamped_template_equals_the_directly_written_one(form_id, agency):
     direct = build_workbook_directly(form, agency, 2024, generated_at="2025-01-02T03:04:05+08:00")
     assert _snapshot(stamped) == _snapshot(direct)
     assert _snapshot(stamped)["props"]["toolkit.agency"] == agency
+
+
+def test_workbook_written_with_values_reads_back_like_one_filled_by_a_script(tmp_path):
+    """build_filled_workbook (benchmarks, samples) equals filling the template cell by cell."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from filling import complete_fields, complete_texts, fill_workbook
+    from test_check_rules import balanced_inputs
+
+    from toolkit.check import check_file
+    from toolkit.model import Return
+    from toolkit.workbook import build_filled_workbook
+
+    form, counter = builtin_forms()["gov-info-2021"], iter(range(1, 10**6))
+    values = balanced_inputs(form, lambda: next(counter) % 17)
+    texts = {**complete_texts(form), "s1": '=HYPERLINK("http://x","y") & <b>\n第二段'}
+    by_script = check_file(fill_workbook(form, tmp_path / "script.xlsx", values, texts, complete_fields()))
+    written = tmp_path / "written.xlsx"
+    written.write_bytes(build_filled_workbook(Return("x", form, "测试局", 2024, {**complete_fields()}, values, texts)))
+    direct = check_file(written)
+    assert direct.accepted and [p.code for p in direct.problems] == []  # cached totals are right
+    assert (direct.values, direct.texts, direct.fields) == (by_script.values, by_script.texts, by_script.fields)

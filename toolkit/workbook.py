@@ -14,6 +14,7 @@ import xlsxwriter
 
 from . import __version__
 from .layout import GUIDE_SHEET, META_SHEET, TEXT_AREA_COLS, TEXT_AREA_ROWS, Pos, SheetLayout, layout_of
+from .model import Return
 from .rules import check_cell_text, check_words, initial_values
 from .spec import Cell, Form, Kind, Rule
 
@@ -76,13 +77,14 @@ def _validation(kind: Kind, title: str) -> dict:
 
 
 class _Writer:
-    def __init__(self, form: Form, agency: str, year: int, password: str, generated_at: str):
-        self.form, self.layout = form, layout_of(form)
+    def __init__(self, form: Form, agency: str, year: int, password: str, generated_at: str, filled: Return | None = None):
+        self.form, self.layout, self.filled = form, layout_of(form), filled
         self.agency, self.year, self.password, self.generated_at = agency, year, password, generated_at
         self.buffer = io.BytesIO()
         self.wb = xlsxwriter.Workbook(self.buffer, {"in_memory": True, "strings_to_formulas": False})
         self.fmt = {k: self.wb.add_format({"font_name": "宋体", **v}) for k, v in _STYLES.items()}
-        self.values = initial_values(form)
+        inputs = {c.id: filled.values.get(c.id, 0) for c in form.input_cells} if filled else None
+        self.values = form.compute(inputs) if inputs else initial_values(form)
 
     def metadata(self) -> dict[str, str]:
         f = self.form
@@ -164,12 +166,17 @@ class _Writer:
             if f.prefilled:
                 ws.write_string(pos.row, pos.col, prefilled.get(f.id, ""), self.fmt["prefilled"])
                 continue
-            ws.write_blank(pos.row, pos.col, None, self.fmt["input_text"])
+            text = self.filled.fields.get(f.id, "") if self.filled else ""
+            if text:
+                ws.write_string(pos.row, pos.col, text, self.fmt["input_text"])
+            else:
+                ws.write_blank(pos.row, pos.col, None, self.fmt["input_text"])
             ws.data_validation(pos.row, pos.col, pos.row, pos.col, _text_validation(f.label, 200))
 
     def text_area(self, pos: Pos, section, ws) -> None:
         last_row, last_col = pos.row + TEXT_AREA_ROWS - 1, pos.col + TEXT_AREA_COLS - 1
-        ws.merge_range(pos.row, pos.col, last_row, last_col, "", self.fmt["input_text"])
+        text = self.filled.texts.get(section.id, "") if self.filled else ""
+        ws.merge_range(pos.row, pos.col, last_row, last_col, text, self.fmt["input_text"])
         ws.data_validation(pos.row, pos.col, pos.row, pos.col, _text_validation(section.title, section.text.max_length))
 
     def number_cell(self, cell: Cell, pos: Pos, ws, address_of) -> None:
@@ -178,7 +185,7 @@ class _Writer:
             ws.write_formula(pos.row, pos.col, "=" + eq.expr.to_excel(address_of), self.fmt["total"], _num(self.values[cell.id]))
             return
         style = "input_integer" if cell.kind.type == "integer" else "input_decimal"
-        ws.write_number(pos.row, pos.col, 0, self.fmt[style])
+        ws.write_number(pos.row, pos.col, _num(self.values[cell.id]), self.fmt[style])
         ws.data_validation(pos.row, pos.col, pos.row, pos.col, _validation(cell.kind, cell.label))
 
     def check_cell(self, rule: Rule, ws, address_of) -> None:
@@ -303,3 +310,10 @@ def build_workbook_directly(
     """The same workbook written by xlsxwriter from scratch: the reference the stamped copy must equal."""
     stamp = generated_at or datetime.now().astimezone().isoformat(timespec="seconds")
     return _Writer(form, agency, year, form.password if password is None else password, stamp).build()
+
+
+def build_filled_workbook(ret: Return, generated_at: str | None = None) -> bytes:
+    """A workbook holding a return's values, texts and fields, every cached total right, as a
+    spreadsheet client would save it: for samples, benchmarks and prefilling from known data."""
+    stamp = generated_at or datetime.now().astimezone().isoformat(timespec="seconds")
+    return _Writer(ret.form, ret.agency, ret.year, ret.form.password, stamp, ret).build()
