@@ -33,7 +33,7 @@ _STYLES = {
     "guide": {"text_wrap": True, "valign": "top"},
     "input_integer": {"border": 1, "locked": False, "bg_color": INPUT_FILL, "num_format": "0"},
     "input_decimal": {"border": 1, "locked": False, "bg_color": INPUT_FILL, "num_format": "0.00####"},
-    "input_text": {"border": 1, "locked": False, "bg_color": INPUT_FILL, "text_wrap": True, "valign": "top"},
+    "input_text": {"border": 1, "locked": False, "bg_color": INPUT_FILL, "text_wrap": True, "valign": "top", "num_format": "@"},
     "prefilled": {"border": 1, "bg_color": FIXED_FILL},
     "total": {"border": 1, "bold": True, "bg_color": TOTAL_FILL, "num_format": "0"},
     "check": {"border": 1, "text_wrap": True, "valign": "vcenter"},
