@@ -33,4 +33,3 @@ def run_batch(func: Callable[[T], R], items: list[T], jobs: int | None = None, e
     chunk = max(1, min(64, len(items) // (jobs * 4)))
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         yield from pool.map(func, items, chunksize=chunk)
-
