@@ -64,7 +64,6 @@ def _merge(samples: Path, out: Path) -> None:
     order = read_agency_list(samples / "agencies.txt")
     collection = merge_returns([samples / "returns-2024"], name="固原市原州区", agency_order=order)
     folder = out / "collection"
-    folder.mkdir(parents=True, exist_ok=True)
     fates = "，".join(f"{FATES[k]} {v} 份" for k, v in collection.counts().items() if v)
     click.echo(f"4. 汇总：{fates}；计入汇总 {len(collection.returns)} 个机关")
     for path in write_outputs(collection, folder):

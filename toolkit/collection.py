@@ -395,6 +395,7 @@ def write_outputs(
     from .collection_xlsx import write_collection
 
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     outputs = [write_collection(c, out / "collection.xlsx")]
     docx = write_collection_docx(c, out / "collection.docx", executor, template_path, progress)
     if docx is not None:
