@@ -15,7 +15,7 @@ from .layout import INFO_SHEET, META_SHEET, Layout, layout_of
 from .model import Problem, Return
 from .problems import problem
 from .spec import Form, builtin_forms
-from .values import read_number
+from .values import _stored_number, read_number
 from .workbook import META_PREFIX, check_formula
 from .xlsx import Workbook, XlsxError, read_xlsx
 
@@ -27,6 +27,12 @@ def clean_text(text: str) -> str:
     """Cell text as the clerk typed it: Excel's _xHHHH_ escapes undone, line ends unified."""
     text = _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), text)
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def year_of(text: str) -> int | None:
+    """A year written as ASCII digits ("2024"), else None: never int() on "²" or 5,000 digits."""
+    text = str(text)
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 4 else None
 
 
 def _formula_key(formula: str) -> str:
@@ -154,7 +160,7 @@ class _Reading:
                 self.add(problem("total_overwritten", value=raw.value or "（空）", expected=expected, **where))
             elif _formula_key(raw.formula) != _formula_key(expected):
                 self.add(problem("formula_changed", value=raw.formula, expected=expected, **where))
-            elif raw.type == "n" and Decimal(raw.value) != values[eq.target]:
+            elif raw.type == "n" and _stored_number(raw.value) != values[eq.target]:  # None for garbage: stale
                 self.add(problem("stale_total", value=raw.value, computed=values[eq.target], **where))
         for rule in self.form.rules:
             pos = self.layout.rules[rule.id]
@@ -188,7 +194,7 @@ class _Reading:
         meta = self.ret.metadata
         self.ret.agency = meta.get("agency") or self.ret.fields.get("agency", "")
         year = meta.get("year") or self.ret.fields.get("year", "")
-        self.ret.year = int(year) if str(year).isdigit() else None
+        self.ret.year = year_of(year)
 
 
 def _a1(row: int, col: int) -> str:
@@ -210,7 +216,7 @@ def interpret(book: Workbook, path: str, forms: Mapping[str, Form] | None = None
     ret.problems.extend(found)
     if form is None:
         ret.agency = meta.get("agency", "")
-        ret.year = int(meta["year"]) if meta.get("year", "").isdigit() else None
+        ret.year = year_of(meta.get("year", ""))
         return ret
     ret.form = form
     _Reading(book, form, ret).run()
