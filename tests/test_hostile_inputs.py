@@ -36,6 +36,11 @@ def good(tmp_path_factory) -> bytes:
     return fill_workbook(FORM, path, texts=complete_texts(FORM), fields=complete_fields()).read_bytes()
 
 
+def _part(xlsx: bytes, name: str) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as zf:
+        return zf.read(name)
+
+
 def _encrypted(good: bytes) -> bytes:
     out = io.BytesIO()
     msoffcrypto.format.ooxml.OOXMLFile(io.BytesIO(good)).encrypt("secret", out)
@@ -150,6 +155,21 @@ CASES = {
         "司法局.xlsx",
         lambda g: rezip(g, replace={"xl/workbook.xml": b"<workbook><sheets>"}),
         f"文件已损坏（xl/workbook.xml 不是有效的 XML，第 1 行第 18 列），{REBUILD}",
+    ),
+    "sheet part missing": (
+        "司法局.xlsx",
+        lambda g: rezip(g, replace={SHEET: None}),
+        f"文件已损坏（缺少工作表“填报说明”的内容），{REBUILD}",
+    ),
+    "bad cell address": (
+        "司法局.xlsx",
+        lambda g: rezip(g, replace={SHEET: _part(g, SHEET).replace(b'r="A1"', b'r="1A"', 1)}),
+        f"文件已损坏（工作表“填报说明”中的单元格地址“1A”无效），{REBUILD}",
+    ),
+    "doctype in a sheet": (
+        "司法局.xlsx",
+        lambda g: rezip(g, replace={SHEET: b"<!DOCTYPE worksheet>" + _part(g, SHEET)}),
+        f"{SHEET} 含有 DTD 或实体声明（Excel 文件中不会出现，疑似恶意文件），已拒绝",
     ),
     "corrupt compressed data": (
         "司法局.xlsx",

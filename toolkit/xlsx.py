@@ -29,6 +29,9 @@ _M = "{" + NS["m"] + "}"
 _REF = re.compile(r"^([A-Z]{1,3})([0-9]{1,7})$")  # up to XFD1048576
 
 
+_REBUILD = "请在 Excel/WPS 中打开后重新保存再提交"
+
+
 class XlsxError(Exception):
     """The package is not a readable spreadsheet (missing or malformed parts)."""
 
@@ -98,10 +101,10 @@ def _parse(name: str, data: bytes):
     except FastElementTree.ParseError as e:
         line, column = getattr(e, "position", (0, 0))
         where = f"，第 {line} 行第 {column} 列" if line else ""
-        raise XlsxError(f"文件已损坏（{name} 不是有效的 XML{where}），请在 Excel/WPS 中打开后重新保存再提交") from None
+        raise XlsxError(f"文件已损坏（{name} 不是有效的 XML{where}），{_REBUILD}") from None
     except (ValueError, LookupError):
         # an unknown or unsupported encoding declared in the part
-        raise XlsxError(f"文件已损坏（{name} 的字符编码无法识别），请在 Excel/WPS 中打开后重新保存再提交") from None
+        raise XlsxError(f"文件已损坏（{name} 的字符编码无法识别），{_REBUILD}") from None
 
 
 def _xml(pkg: PackageBudget, name: str):
@@ -179,10 +182,17 @@ def _cell(c, strings: list[str], locked: list[bool]) -> RawCell:
     return RawCell(kind, value, (f.text or "") if f is not None else None, is_locked)
 
 
+def _position(sheet: str, ref: str) -> tuple[int, int]:
+    try:
+        return split_ref(ref)
+    except XlsxError:
+        raise XlsxError(f"文件已损坏（工作表“{sheet}”中的单元格地址“{ref[:20]}”无效），{_REBUILD}") from None
+
+
 def _sheet(pkg: PackageBudget, name: str, state: str, part: str, strings: list[str], locked: list[bool]) -> Sheet:
     root = _xml(pkg, part)
     if root is None:
-        raise XlsxError(f"缺少工作表“{name}”的内容")
+        raise XlsxError(f"文件已损坏（缺少工作表“{name}”的内容），{_REBUILD}")
     sheet = Sheet(name, state)
     prot = root.find(f"{_M}sheetProtection")
     sheet.protected = prot is not None and prot.get("sheet", "0") in ("1", "true")
@@ -191,7 +201,7 @@ def _sheet(pkg: PackageBudget, name: str, state: str, part: str, strings: list[s
         for c in row.findall(f"{_M}c"):
             ref = c.get("r")
             if ref and len(c):  # a cell without children is blank: nothing to read
-                sheet.cells[split_ref(ref)] = _cell(c, strings, locked)
+                sheet.cells[_position(name, ref)] = _cell(c, strings, locked)
     return sheet
 
 
@@ -200,7 +210,7 @@ def read_xlsx(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> Workbook:
     pkg = PackageBudget(zf, limits)
     book = _xml(pkg, "xl/workbook.xml")
     if book is None:
-        raise XlsxError("不是 Excel 工作簿（缺少 xl/workbook.xml）")
+        raise XlsxError(f"文件已损坏（缺少 xl/workbook.xml），{_REBUILD}")
     rels = _relationships(pkg, "xl/workbook.xml")
     by_type = {kind: path for kind, path in rels.values()}
     strings = _shared_strings(pkg, by_type.get("sharedStrings"))
