@@ -28,7 +28,6 @@ from docx.shared import Mm, Pt, Twips
 from toolkit.spec import Form, HeaderNode, Row, Section, Table, builtin_forms, get_form
 
 HERE = Path(__file__).resolve().parent
-INTRO = "依据《中华人民共和国政府信息公开条例》第五十条之规定，制作本报告。"
 
 # (East Asian font, the font Word should substitute when it is missing) — GB/T 9704-2012.
 TITLE_FONT = ("方正小标宋简体", "宋体")
@@ -443,7 +442,8 @@ def build_document(form: Form):
     _page(doc.sections[0], landscape=False)
     _paragraph(doc, "{{ title }}", "Title")
     _paragraph(doc, "", "Normal")
-    _paragraph(doc, INTRO, "Normal")
+    if form.intro:
+        _paragraph(doc, form.intro, "Normal")
     landscape = False
     for section in form.sections:
         if _is_landscape(section) != landscape:

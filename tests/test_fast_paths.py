@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -69,3 +70,77 @@ def test_workbook_written_with_values_reads_back_like_one_filled_by_a_script(tmp
     direct = check_file(written)
     assert direct.accepted and [p.code for p in direct.problems] == []  # cached totals are right
     assert (direct.values, direct.texts, direct.fields) == (by_script.values, by_script.texts, by_script.fields)
+
+
+def _returns(n: int):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from pipeline import random_return
+
+    form = builtin_forms()["gov-info-2021"]
+    return [random_return(form, i) for i in range(n)]
+
+
+def test_fast_reader_reads_what_openpyxl_reads(tmp_path):
+    from toolkit.check import check_file
+    from toolkit.layout import layout_of
+    from toolkit.workbook import build_filled_workbook
+
+    for i, ret in enumerate(_returns(3)):
+        path = tmp_path / f"{i}.xlsx"
+        path.write_bytes(build_filled_workbook(ret))
+        fast, wb = check_file(path), openpyxl.load_workbook(path)
+        layout = layout_of(ret.form)
+        for cell in ret.form.input_cells:
+            pos = layout.cells[cell.id]
+            assert float(fast.values[cell.id]) == pytest.approx(wb[pos.sheet].cell(pos.row + 1, pos.col + 1).value), cell.id
+        for section_id, pos in layout.texts.items():
+            assert fast.texts[section_id] == wb[pos.sheet].cell(pos.row + 1, pos.col + 1).value
+
+
+def _document_text(data: bytes) -> list[str]:
+    """Paragraph texts and table cell texts in body order, as python-docx sees them."""
+    import docx
+
+    doc = docx.Document(io.BytesIO(data))
+    out = []
+    for block in doc.element.body.iterchildren():
+        if block.tag.endswith("}p"):
+            out.append("".join(t.text or "" for t in block.iter() if t.tag.endswith("}t")))
+        elif block.tag.endswith("}tbl"):
+            out += ["|".join(c.text for c in row.cells) for row in docx.table.Table(block, doc).rows]
+    return [line for line in out if line.strip()]
+
+
+def test_cached_rendering_equals_a_fresh_docxtpl_render():
+    from docxtpl import DocxTemplate
+
+    from toolkit.report import default_template, render_report, report_context
+
+    for ret in _returns(2):
+        fast = render_report(ret)
+        tpl = DocxTemplate(default_template(ret.form))
+        tpl.render(report_context(ret), autoescape=True)
+        plain = io.BytesIO()
+        tpl.save(plain)
+        assert _document_text(fast) == _document_text(plain.getvalue())
+
+
+def test_linear_combination_holds_what_docxcompose_holds(tmp_path):
+    from docx import Document
+    from docxcompose.composer import Composer
+
+    from toolkit.collection_docx import combine_reports
+    from toolkit.report import render_report
+
+    rets = _returns(3)
+    docs = [render_report(r) for r in rets]
+    combine_reports(docs, [r.agency for r in rets], tmp_path / "fast.docx", "汇编")
+    composer = Composer(Document(io.BytesIO(docs[0])))
+    for data in docs[1:]:
+        composer.append(Document(io.BytesIO(data)))
+    composer.save(str(tmp_path / "composed.docx"))
+    fast = _document_text((tmp_path / "fast.docx").read_bytes())
+    composed = _document_text((tmp_path / "composed.docx").read_bytes())
+    first_title = composed[0]
+    start = len(fast) - 1 - fast[::-1].index(first_title)  # skip the contents list, which docxcompose has not
+    assert fast[start:] == composed

@@ -168,7 +168,7 @@ def test_iso_date_is_written_the_official_way():
     ],
 )
 def test_a_long_title_breaks_before_the_fixed_phrase(title, expected):
-    assert title_lines(title) == expected
+    assert title_lines(title, "政府信息公开工作年度报告") == expected
 
 
 # ---------------------------------------------------------------- texts

@@ -49,6 +49,15 @@ def resolve_form(name: str | None):
         raise UserError(f"未知的表式“{name}”，可用的表式：{known}（也可给出表式 YAML 文件路径）") from None
 
 
+def make_out_dir(path: Path) -> Path:
+    """An output folder, created when missing; UserError (exit 2) when it cannot be."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"{path}：无法创建输出文件夹（{e.strerror or e}）") from None
+    return path
+
+
 def progress(iterable, total: int, label: str, quiet: bool):
     """A progress bar on a terminal; silent in pipes, CI and with --quiet."""
     from tqdm import tqdm

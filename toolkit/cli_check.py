@@ -12,7 +12,7 @@ import click
 from .annotate import annotate
 from .batch import run_batch
 from .check import check_or_refuse
-from .cli import handled, main, progress
+from .cli import handled, main, make_out_dir, progress
 from .errors import UserError
 from .fileio import find_workbooks, safe_filename, unique_path
 from .guards import DEFAULT_LIMITS, MB
@@ -54,10 +54,7 @@ def exit_code(returns: list[Return]) -> int:
 
 
 def _annotate_all(returns: list[Return], folder: Path) -> int:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"{folder}：无法创建批注输出文件夹（{e.strerror or e}）") from None
+    make_out_dir(folder)
     taken: set[str] = set()
     done = 0
     for r in returns:

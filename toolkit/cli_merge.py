@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from .cli import handled, main, progress, resolve_form
+from .batch import process_pool
+from .cli import handled, main, make_out_dir, progress, resolve_form
 from .collection import Collection, Entry, exit_code, merge_returns, write_outputs
 from .errors import UserError
 from .fileio import find_workbooks
 from .templates import read_agency_list
 
 _SEVERITY = {"error": "错误", "warning": "警告"}
-
-
-@contextmanager
-def _executor(jobs: int | None):
-    """A process pool of `jobs` workers (default: every core); none at all for one job."""
-    n = jobs or os.cpu_count() or 1
-    if n <= 1:
-        yield None
-        return
-    with ProcessPoolExecutor(max_workers=n) as pool:
-        yield pool
-
-
-def _out_dir(path: Path) -> Path:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"{path}：无法创建输出文件夹（{e.strerror or e}）") from None
-    return path
 
 
 def _echo_entry(e: Entry) -> None:
@@ -84,8 +63,8 @@ def merge_command(paths, out, form_id, name, previous, include_invalid, jobs, ag
     files = find_workbooks(list(paths))
     if not files:
         raise UserError("没有找到 .xlsx 文件：" + "、".join(map(str, paths)))
-    out = _out_dir(out)
-    with _executor(jobs) as pool:
+    out = make_out_dir(out)
+    with process_pool(jobs) as pool:
         with progress(None, len(files), "检查", quiet) as bar:
             c = merge_returns(files, form, name, previous, include_invalid, pool, order, year, bar.update)
         with progress(None, len(c.returns), "生成报告", quiet) as bar:

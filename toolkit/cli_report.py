@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from .cli import handled, main, progress, resolve_form
+from .batch import process_pool, run_batch
+from .cli import handled, main, make_out_dir, progress, resolve_form
 from .errors import UserError
 from .fileio import atomic_write_bytes, find_workbooks, safe_filename, unique_path
 from .model import Return
@@ -27,12 +28,6 @@ class _Outcome:
     rendered: list[Path]
     refused: list[Return]
     unreadable: list[Return]
-
-
-def _check(path: Path) -> Return:
-    from .check import check_or_refuse
-
-    return check_or_refuse(path)
 
 
 def _require_soffice() -> None:
@@ -72,32 +67,26 @@ def _echo_refused(ret: Return, force_helps: bool) -> None:
         click.echo("  （请改正后重新检查；确需按现有数据生成报告可加 --force）", err=True)
 
 
-def _mkdir(folder: Path) -> Path:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"{folder}：无法创建输出文件夹（{e.strerror or e}）") from None
-    return folder
+def _render_all(files: list[Path], output, out_dir, template, force, jobs, quiet) -> _Outcome:
+    """Check every file, then render the acceptable ones: both in worker processes."""
+    from .check import check_or_refuse
+    from .collection_docx import render_all
 
-
-def _render_all(files: list[Path], output, out_dir, template, force, quiet) -> _Outcome:
-    from .report import render_report
-
-    outcome, taken, linted = _Outcome([], [], []), set(), set()
-    for path in progress(files, len(files), "生成报告", quiet):
-        ret = _check(path)
-        if ret.form is None:
-            outcome.unreadable.append(ret)
-            continue
-        if ret.errors and not force:
-            outcome.refused.append(ret)
-            continue
-        if template is not None and ret.form.id not in linted:
-            _lint(template, [ret.form])
-            linted.add(ret.form.id)
-        target = _target(ret, output, out_dir, taken)
-        atomic_write_bytes(target, render_report(ret, template))
-        outcome.rendered.append(target)
+    outcome, taken, todo = _Outcome([], [], []), set(), []
+    with process_pool(jobs) as pool:
+        for ret in progress(run_batch(check_or_refuse, files, 1, pool), len(files), "检查", quiet):
+            if ret.form is None:
+                outcome.unreadable.append(ret)
+            elif ret.errors and not force:
+                outcome.refused.append(ret)
+            else:
+                todo.append(ret)
+        if template is not None:
+            _lint(template, list({r.form.id: r.form for r in todo}.values()))
+        targets = [_target(r, output, out_dir, taken) for r in todo]
+        for target, data in zip(targets, progress(render_all(todo, pool, template), len(todo), "生成报告", quiet), strict=True):
+            atomic_write_bytes(target, data)
+            outcome.rendered.append(target)
     return outcome
 
 
@@ -133,9 +122,10 @@ def _plan(returns: tuple[Path, ...], output: Path | None, out_dir: Path | None) 
 @click.option("--template", type=click.Path(path_type=Path, dir_okay=False), help="自定义 Word 模板（变量名见 toolkit context）")
 @click.option("--pdf", is_flag=True, help="同时用 LibreOffice 转换为 PDF（需要安装 LibreOffice）")
 @click.option("--force", is_flag=True, help="报表有错误时仍然生成报告")
+@click.option("--jobs", type=click.IntRange(min=1), help="并行进程数（默认为全部 CPU 核）")
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度条")
 @handled
-def report_command(returns, output, out_dir, template, pdf, force, quiet) -> None:
+def report_command(returns, output, out_dir, template, pdf, force, jobs, quiet) -> None:
     """用填好的报表生成官方格式的年度报告（Word，可选 PDF）。
 
     RETURNS 为一个或多个 .xlsx 文件或文件夹。每份报表先检查；有错误的报表不生成报告（退出码 1），
@@ -147,8 +137,8 @@ def report_command(returns, output, out_dir, template, pdf, force, quiet) -> Non
     if template is not None and not template.is_file():
         raise UserError(f"{template}：找不到模板文件")
     if out_dir is not None:
-        _mkdir(out_dir)
-    outcome = _render_all(files, output, out_dir, template, force, quiet)
+        make_out_dir(out_dir)
+    outcome = _render_all(files, output, out_dir, template, force, jobs, quiet)
     for ret in outcome.unreadable + outcome.refused:
         _echo_refused(ret, force_helps=ret.form is not None)
     for path in outcome.rendered:

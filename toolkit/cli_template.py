@@ -6,17 +6,9 @@ from pathlib import Path
 
 import click
 
-from .cli import handled, main, progress, resolve_form
+from .cli import handled, main, make_out_dir, progress, resolve_form
 from .errors import UserError
 from .templates import check_agency, check_year, read_agency_list, write_mailing, write_template
-
-
-def _out_dir(path: Path) -> Path:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"{path}：无法创建输出文件夹（{e.strerror or e}）") from None
-    return path
 
 
 @main.command("template")
@@ -39,7 +31,7 @@ def template_command(form_id, agency, year, output, agencies, out_dir, password,
         if out_dir is None:
             raise UserError("批量生成需要 --out-dir 指定输出文件夹")
         names = read_agency_list(agencies)
-        written = write_mailing(form, year, names, _out_dir(out_dir), password, jobs)
+        written = write_mailing(form, year, names, make_out_dir(out_dir), password, jobs)
         for _ in progress(written, len(names), "生成模板", quiet):
             pass
         click.echo(f"已生成 {len(names)} 份模板（{form.id}，{year}年度）：{out_dir}")

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+from .batch import CHUNK, chunks, ordered_map
 from .check import check_or_refuse
 from .fileio import find_workbooks
 from .model import ERROR, WARNING, Problem, Return
@@ -31,8 +32,6 @@ FATES = {
     "missing": "未报送",
 }
 DEFAULT_NAME = "汇总"
-CHUNK = 16  # returns per task: fewer round trips, and a custom form is pickled once per chunk
-WINDOW = 8  # tasks in flight per worker: bounds memory whatever the number of returns
 
 Progress = Callable[[int], object]
 
@@ -136,35 +135,12 @@ def _check_chunk(paths: list[str], key: str | Form) -> list[tuple[Return, str]]:
     return out
 
 
-def _chunks(items: Sequence, size: int) -> list[list]:
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]
-
-
-def ordered_map(executor: Executor | None, fn: Callable, tasks: Iterable[tuple], window: int) -> Iterator:
-    """fn(*task) for every task, in order, with at most `window` tasks in flight (bounded memory)."""
-    if executor is None:
-        for task in tasks:
-            yield fn(*task)
-        return
-    pending, it = [], iter(tasks)
-    for task in it:
-        pending.append(executor.submit(fn, *task))
-        if len(pending) >= window:
-            yield pending.pop(0).result()
-    for fut in pending:
-        yield fut.result()
-
-
-def workers_of(executor: Executor | None) -> int:
-    return getattr(executor, "_max_workers", None) or os.cpu_count() or 1
-
-
 def check_all(paths: list[Path], form: Form, executor: Executor | None = None, progress: Progress | None = None) -> list[Return]:
     """check_or_refuse for every path, in input order, in the executor's workers."""
     key, forms = _form_key(form), _forms_for(_form_key(form))
-    tasks = [([str(p) for p in chunk], key) for chunk in _chunks(paths, CHUNK)]
+    tasks = [([str(p) for p in chunk], key) for chunk in chunks(paths, CHUNK)]
     out: list[Return] = []
-    for results in ordered_map(executor, _check_chunk, tasks, WINDOW * workers_of(executor)):
+    for results in ordered_map(executor, _check_chunk, tasks):
         for ret, form_id in results:
             ret.form = forms.get(form_id) if form_id else None
             if ret.form is not None:

@@ -23,7 +23,8 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from .collection import WINDOW, Collection, Progress, _chunks, _form_key, _forms_for, ordered_map, workers_of
+from .batch import chunks, ordered_map
+from .collection import Collection, Progress, _form_key, _forms_for
 from .fileio import atomic_write_bytes
 from .model import Return
 
@@ -66,8 +67,8 @@ def render_all(
     key = _form_key(rets[0].form)
     slim = [(dataclasses.replace(r, form=None, problems=[]), r.form.id) for r in rets]
     path = str(template_path) if template_path else None
-    tasks = [(chunk, key, path) for chunk in _chunks(slim, CHUNK)]
-    for docs in ordered_map(executor, _render_chunk, tasks, WINDOW * workers_of(executor)):
+    tasks = [(chunk, key, path) for chunk in chunks(slim, CHUNK)]
+    for docs in ordered_map(executor, _render_chunk, tasks):
         yield from docs
         if progress:
             progress(len(docs))

@@ -80,19 +80,18 @@ def _field_text(value: object) -> str:
 
 
 TITLE_LINE = 20  # characters of 二号 on the A4 type area (156 mm / 7.8 mm)
-TITLE_TAIL = "政府信息公开工作年度报告"
 
 
 def _width(text: str) -> float:
     return sum(0.5 if ord(ch) < 0x2E80 else 1 for ch in text)
 
 
-def title_lines(title: str) -> str:
-    """A title too long for one line breaks before 政府信息公开工作年度报告, not wherever the line runs out (GB/T 9704 7.3.3)."""
-    head = title.removesuffix(TITLE_TAIL)
+def title_lines(title: str, tail: str) -> str:
+    """A title too long for one line breaks before the form's `title_break`, not wherever the line runs out (GB/T 9704 7.3.3)."""
+    head = title.removesuffix(tail) if tail else title
     if _width(title) <= TITLE_LINE or head == title or not head or _width(head) > TITLE_LINE:
         return title
-    return f"{head}\n{TITLE_TAIL}"
+    return f"{head}\n{tail}"
 
 
 def report_context(ret: Return) -> dict:
@@ -107,7 +106,7 @@ def report_context(ret: Return) -> dict:
     year = str(ret.year if ret.year is not None else fields.get("year", ""))
     fields.update(agency=agency, year=year, date=format_date(fields.get("date", "")))
     ctx.update(
-        title=title_lines(clean_text(form.report_title(agency, year))),
+        title=title_lines(clean_text(form.report_title(agency, year)), form.title_break),
         agency=agency,
         year=year,
         date=fields["date"],
@@ -255,7 +254,7 @@ class Variable:
 def template_variables(form: Form) -> list[Variable]:
     """Every key a template can use, with its labels, in document order."""
     out = [
-        Variable("title", "报告", "报告标题", f"{form.title}；过长时在“{TITLE_TAIL}”前换行"),
+        Variable("title", "报告", "报告标题", f"{form.title}" + (f"；过长时在“{form.title_break}”前换行" if form.title_break else "")),
         Variable("agency", "报告", "机关名称"),
         Variable("year", "报告", "年度"),
         Variable("date", "报告", "落款日期", "基本信息中的填报日期，写成“2021年1月28日”"),

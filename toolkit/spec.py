@@ -186,6 +186,8 @@ class Form:
     title: str
     password: str
     default: bool
+    intro: str  # the Word report's opening sentence
+    title_break: str  # a long report title breaks before this text (GB/T 9704 7.3.3)
     fields: tuple[Field, ...]
     sections: tuple[Section, ...]
     cells: dict[str, Cell]
@@ -524,7 +526,9 @@ def parse_form(text: str, source: str = "<spec>") -> Form:
     )
     if b.problems:
         raise SpecError(source, b.problems)
-    canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
+    workbook_part = {k: v for k, v in raw.items() if k != "report"}  # the Word settings do not change the workbook
+    canonical = json.dumps(workbook_part, sort_keys=True, ensure_ascii=False, default=str)
+    report = raw.get("report") if isinstance(raw.get("report"), dict) else {}
     form = Form(
         id=str(raw["id"]),
         version=str(raw["version"]),
@@ -533,6 +537,8 @@ def parse_form(text: str, source: str = "<spec>") -> Form:
         title=str(raw["title"]),
         password=str(raw.get("password") or ""),
         default=bool(raw.get("default")),
+        intro=str(report.get("intro", "")),
+        title_break=str(report.get("title_break", "")),
         fields=fields,
         sections=sections,
         cells=b.cells,
