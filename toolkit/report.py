@@ -254,7 +254,9 @@ class Variable:
 def template_variables(form: Form) -> list[Variable]:
     """Every key a template can use, with its labels, in document order."""
     out = [
-        Variable("title", "报告", "报告标题", f"{form.title}" + (f"；过长时在“{form.title_break}”前换行" if form.title_break else "")),
+        Variable(
+            "title", "报告", "报告标题", f"{form.title}" + (f"；过长时在“{form.title_break}”前换行" if form.title_break else "")
+        ),
         Variable("agency", "报告", "机关名称"),
         Variable("year", "报告", "年度"),
         Variable("date", "报告", "落款日期", "基本信息中的填报日期，写成“2021年1月28日”"),
