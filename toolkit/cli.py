@@ -11,7 +11,7 @@ import click
 
 from . import __version__
 from .errors import UserError
-from .spec import SpecError, builtin_forms, get_form
+from .spec import SpecError, builtin_forms, get_form, known_forms
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -47,6 +47,15 @@ def resolve_form(name: str | None):
     except KeyError:
         known = "、".join(builtin_forms())
         raise UserError(f"未知的表式“{name}”，可用的表式：{known}（也可给出表式 YAML 文件路径）") from None
+
+
+def extra_forms_option(func):
+    """`--form SPEC.yaml` (repeatable): returns of a user's own form are recognised too."""
+    return click.option("--form", "form_specs", multiple=True, help="另外识别的表式 YAML 文件（自定义的数据收集，可重复）")(func)
+
+
+def forms_from(specs: tuple[str, ...]) -> dict:
+    return known_forms(tuple(resolve_form(s) for s in specs))
 
 
 def make_out_dir(path: Path) -> Path:

@@ -12,7 +12,7 @@ import click
 from .annotate import annotate
 from .batch import run_batch
 from .check import check_or_refuse
-from .cli import handled, main, make_out_dir, progress
+from .cli import extra_forms_option, forms_from, handled, main, make_out_dir, progress
 from .errors import UserError
 from .fileio import find_workbooks, safe_filename, unique_path
 from .guards import DEFAULT_LIMITS, MB
@@ -80,14 +80,15 @@ def _annotate_all(returns: list[Return], folder: Path) -> int:
     help="单个文件的大小上限（MB），超过的文件不读取",
 )
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度条")
+@extra_forms_option
 @handled
-def check_command(paths, as_json, annotate_dir, jobs, max_size, quiet) -> None:
+def check_command(paths, as_json, annotate_dir, jobs, max_size, quiet, form_specs) -> None:
     """检查回收的填报表格（文件或文件夹，文件夹下的 .xlsx 全部检查）。"""
     files = find_workbooks(list(paths))
     if not files:
         raise UserError("没有找到 .xlsx 文件：" + "、".join(map(str, paths)))
     limits = dataclasses.replace(DEFAULT_LIMITS, max_file_bytes=int(max_size * MB))
-    check = functools.partial(check_or_refuse, limits=limits)
+    check = functools.partial(check_or_refuse, forms=forms_from(form_specs), limits=limits)
     returns = list(progress(run_batch(check, files, jobs), len(files), "检查", quiet or as_json))
     if as_json:
         click.echo(json.dumps(report_json(returns), ensure_ascii=False, indent=2))

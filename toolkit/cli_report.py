@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import click
 
 from .batch import process_pool, run_batch
-from .cli import handled, main, make_out_dir, progress, resolve_form
+from .cli import extra_forms_option, forms_from, handled, main, make_out_dir, progress, resolve_form
 from .errors import UserError
 from .fileio import atomic_write_bytes, find_workbooks, safe_filename, unique_path
 from .model import Return
@@ -67,14 +68,15 @@ def _echo_refused(ret: Return, force_helps: bool) -> None:
         click.echo("  （请改正后重新检查；确需按现有数据生成报告可加 --force）", err=True)
 
 
-def _render_all(files: list[Path], output, out_dir, template, force, jobs, quiet) -> _Outcome:
+def _render_all(files: list[Path], output, out_dir, template, force, jobs, quiet, forms) -> _Outcome:
     """Check every file, then render the acceptable ones: both in worker processes."""
     from .check import check_or_refuse
     from .collection_docx import render_all
 
     outcome, taken, todo = _Outcome([], [], []), set(), []
     with process_pool(jobs) as pool:
-        for ret in progress(run_batch(check_or_refuse, files, 1, pool), len(files), "检查", quiet):
+        check = functools.partial(check_or_refuse, forms=forms)
+        for ret in progress(run_batch(check, files, 1, pool), len(files), "检查", quiet):
             if ret.form is None:
                 outcome.unreadable.append(ret)
             elif ret.errors and not force:
@@ -124,8 +126,9 @@ def _plan(returns: tuple[Path, ...], output: Path | None, out_dir: Path | None) 
 @click.option("--force", is_flag=True, help="报表有错误时仍然生成报告")
 @click.option("--jobs", type=click.IntRange(min=1), help="并行进程数（默认为全部 CPU 核）")
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度条")
+@extra_forms_option
 @handled
-def report_command(returns, output, out_dir, template, pdf, force, jobs, quiet) -> None:
+def report_command(returns, output, out_dir, template, pdf, force, jobs, quiet, form_specs) -> None:
     """用填好的报表生成官方格式的年度报告（Word，可选 PDF）。
 
     RETURNS 为一个或多个 .xlsx 文件或文件夹。每份报表先检查；有错误的报表不生成报告（退出码 1），
@@ -138,7 +141,7 @@ def report_command(returns, output, out_dir, template, pdf, force, jobs, quiet) 
         raise UserError(f"{template}：找不到模板文件")
     if out_dir is not None:
         make_out_dir(out_dir)
-    outcome = _render_all(files, output, out_dir, template, force, jobs, quiet)
+    outcome = _render_all(files, output, out_dir, template, force, jobs, quiet, forms_from(form_specs))
     for ret in outcome.unreadable + outcome.refused:
         _echo_refused(ret, force_helps=ret.form is not None)
     for path in outcome.rendered:

@@ -224,15 +224,31 @@ def default_template(form: Form) -> Path:
     return path
 
 
+_BUILT: dict[str, bytes] = {}  # form fingerprint -> template built from the spec
+
+
+def template_bytes(form: Form, template_path: str | Path | None = None) -> bytes:
+    """The user's template, else the built-in one, else one built from the spec (a new form needs no Word work)."""
+    if template_path:
+        return _template_bytes(Path(template_path).resolve())
+    path = TEMPLATES / f"{form.id}.docx"
+    if path.is_file():
+        return _template_bytes(path.resolve())
+    if form.fingerprint not in _BUILT:
+        from docx_templates.build import build_template
+
+        _BUILT[form.fingerprint] = build_template(form)
+    return _BUILT[form.fingerprint]
+
+
 def render_report(ret: Return, template_path: str | Path | None = None) -> bytes:
     """The .docx bytes of the return's report (the caller decides whether a return with errors may be rendered)."""
     context = report_context(ret)
-    path = Path(template_path) if template_path else default_template(ret.form)
-    doc = _CachedTemplate(io.BytesIO(_template_bytes(path.resolve())))
+    doc = _CachedTemplate(io.BytesIO(template_bytes(ret.form, template_path)))
     try:
         doc.render(context, ENV, autoescape=True)
     except jinja2.TemplateError as e:
-        raise UserError(f"{path}：报告模板有误（{e}）") from None
+        raise UserError(f"{template_path or ret.form.id}：报告模板有误（{e}）") from None
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()

@@ -577,6 +577,11 @@ def builtin_forms() -> dict[str, Form]:
     return _BUILTIN
 
 
+def known_forms(extra: tuple[Form, ...] = ()) -> dict[str, Form]:
+    """The built-in forms plus a user's own (a returned file is recognised among these)."""
+    return {**builtin_forms(), **{f.id: f for f in extra}}
+
+
 def default_form() -> Form:
     forms = builtin_forms()
     return next((f for f in forms.values() if f.default), next(iter(forms.values())))
