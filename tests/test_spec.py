@@ -262,3 +262,20 @@ def test_missing_spec_file_is_an_unknown_form(tmp_path):
     )
     assert result.exit_code == 2
     assert "未知的表式" in result.output
+
+
+def test_charts_name_a_cell_and_a_row_group_of_the_form():
+    good = builtin_forms()["gov-info-2021"].charts
+    assert (good.received, good.outcome_group.label, good.outcome_column) == ("t3.new.total", "三、本年度办理结果", "total")
+    bad = TINY + "charts:\n  received: t.x.totl\n  outcome_group: 不存在\n  outcome_column: total\n"
+    problems = problems_of(bad)
+    assert any("t.x.totl" in p and "是否应为“t.x.total”" in p for p in problems)
+    assert any("outcome_group“不存在”" in p for p in problems)
+    assert parse_form(TINY, "tiny.yaml").charts is None
+
+
+def test_word_and_chart_settings_do_not_change_the_fingerprint():
+    base = parse_form(TINY, "tiny.yaml").fingerprint
+    with_report = parse_form(TINY + "report:\n  intro: 开头语。\n", "tiny.yaml")
+    assert with_report.fingerprint == base and with_report.intro == "开头语。"
+    assert parse_form(TINY.replace("小表式", "另一个名字"), "tiny.yaml").fingerprint != base

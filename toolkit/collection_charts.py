@@ -1,8 +1,8 @@
 """The 图表 sheet of collection.xlsx: native Excel charts of what an office looks at first.
 
 Applications received per agency, their outcomes per agency, and the region's outcome breakdown.
-The outcome groups are read from the form's row tree (the children of the group that holds the
-total row), so both official formats chart their own groups without code of their own.
+What to chart comes from the form spec's `charts` (a cell per agency, and the row group whose
+sub-groups are the outcome categories), so each format charts its own groups without code of its own.
 """
 
 from __future__ import annotations
@@ -13,19 +13,17 @@ from .collection import Collection
 from .spec import Form, Row
 
 SHEET = "图表"
-TABLE, RECEIVED, TOTAL = "t3", "new", "total"  # 表三, 一、本年新收, 总计
 TOP = 30  # agencies shown in the per-agency charts (the busiest first)
 
 
 def outcome_groups(form: Form) -> list[tuple[str, list[str]]]:
-    """(label, cell ids in the 总计 column) for each outcome group of table 三, without the total row."""
-    table = next((t for t in form.tables if t.id == TABLE), None)
-    if table is None:
+    """(label, cell ids) of each outcome category the form's `charts` names (its leaves, one column)."""
+    ch = form.charts
+    if ch is None:
         return []
-    for top in table.row_tree:
-        if any(c.id == TOTAL for c in top.children):
-            return [(_short(c), [f"{TABLE}.{leaf.id}.{TOTAL}" for leaf in c.leaves()]) for c in top.children if c.id != TOTAL]
-    return []
+    table = ch.received.split(".")[0]
+    categories = [c for c in ch.outcome_group.children if c.id not in ch.outcome_skip]
+    return [(_short(c), [f"{table}.{leaf.id}.{ch.outcome_column}" for leaf in c.leaves()]) for c in categories]
 
 
 def _short(row: Row) -> str:
@@ -42,11 +40,11 @@ def _sum(values, ids: list[str]) -> int | Decimal:
 def write_charts(wb, c: Collection, fmt: dict) -> None:
     ws = wb.add_worksheet(SHEET)
     groups = outcome_groups(c.form)
-    received = f"{TABLE}.{RECEIVED}.{TOTAL}"
-    if not groups or received not in c.form.cells:
-        ws.write_string(0, 0, "本表式没有表三（收到和处理政府信息公开申请情况），不生成图表。")
+    if not groups:
+        ws.write_string(0, 0, "本表式没有定义图表（表式 YAML 中的 charts），不生成图表。")
         return
-    header = ["机关名称", "本年新收申请", *(label for label, _ in groups)]
+    received, title = c.form.charts.received, c.form.charts.received_title
+    header = ["机关名称", title, *(label for label, _ in groups)]
     for col, text in enumerate(header):
         ws.write_string(0, col, text, fmt["head"])
     rows = sorted(c.returns, key=lambda r: -r.values.get(received, 0))
@@ -63,15 +61,15 @@ def write_charts(wb, c: Collection, fmt: dict) -> None:
     ws.set_column(0, 0, 24)
     ws.set_column(1, len(header) - 1, 12)
     if rows:
-        _agency_charts(wb, ws, len(groups), min(TOP, len(rows)))
+        _agency_charts(wb, ws, len(groups), min(TOP, len(rows)), title)
     _region_chart(wb, ws, region, len(groups), c.name)  # to the right of the per-agency charts
 
 
-def _agency_charts(wb, ws, n_groups: int, n: int) -> None:
+def _agency_charts(wb, ws, n_groups: int, n: int, title: str) -> None:
     cats = [SHEET, 1, 0, n, 0]
     received = wb.add_chart({"type": "bar"})
     received.add_series({"name": [SHEET, 0, 1], "categories": cats, "values": [SHEET, 1, 1, n, 1]})
-    received.set_title({"name": f"本年新收政府信息公开申请数量（前 {n} 个机关）"})
+    received.set_title({"name": f"{title}（前 {n} 个机关）"})
     received.set_legend({"none": True})
     received.set_y_axis({"reverse": True})
     height = max(300, 22 * n + 80)

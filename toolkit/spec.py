@@ -170,6 +170,17 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Charts:
+    """What the 图表 sheet of a collection shows: one figure per agency, and the outcome breakdown."""
+
+    received: str  # cell id charted per agency
+    received_title: str
+    outcome_group: Row  # its children are the outcome categories (their leaves summed)
+    outcome_column: str
+    outcome_skip: tuple[str, ...]  # child row ids left out (e.g. the total row)
+
+
+@dataclass(frozen=True)
 class Field:
     id: str
     label: str
@@ -187,6 +198,7 @@ class Form:
     password: str
     default: bool
     intro: str  # the Word report's opening sentence
+    charts: Charts | None  # the 图表 sheet of collection.xlsx; None: no charts
     title_break: str  # a long report title breaks before this text (GB/T 9704 7.3.3)
     fields: tuple[Field, ...]
     sections: tuple[Section, ...]
@@ -199,8 +211,8 @@ class Form:
     text: str = field(default="", compare=False, repr=False)  # the YAML, to rebuild in another process
 
     def __reduce__(self):
-        """Pickle as (fingerprint, YAML): worker processes reuse their own parsed copy."""
-        return _form_from_pickle, (self.fingerprint, self.text, self.source)
+        """Pickle as the YAML: worker processes reuse their own parsed copy of the same text."""
+        return _form_from_pickle, (self.text, self.source)
 
     @cached_property
     def tables(self) -> tuple[Table, ...]:
@@ -468,6 +480,25 @@ class _Builder:
             visit(target, [])
         return tuple(ordered)
 
+    def build_charts(self) -> Charts | None:
+        node = self.raw.get("charts")
+        if not isinstance(node, dict):
+            return None
+        received, column = str(node.get("received", "")), str(node.get("outcome_column", ""))
+        if received not in self.cells:
+            self.unknown_cell(node, received)
+        table = self.tables.get(received.split(".", maxsplit=1)[0])
+        label = str(node.get("outcome_group", ""))
+        group = next((r for r in (table.row_tree if table else ()) if r.label == label and r.children), None)
+        if group is None:
+            self.error(node, f"outcome_group“{label}”不是表格“{table.id if table else '?'}”中的分组行")
+        elif table and column not in {c.id for c in table.columns}:
+            self.error(node, f"outcome_column“{column}”不是表格“{table.id}”的列")
+        if self.problems:
+            return None
+        skip = tuple(str(x) for x in node.get("outcome_skip") or ())
+        return Charts(received, str(node.get("received_title", received)), group, column, skip)
+
     def build_rules(self, key: str) -> tuple[Rule, ...]:
         out, ids = [], set()
         for node in self.items(self.raw, self.raw.get(key), key):
@@ -524,9 +555,10 @@ def parse_form(text: str, source: str = "<spec>") -> Form:
         Field(b.check_id(f, f.get("id"), "字段标识"), str(f.get("label", "")), bool(f.get("prefilled")), str(f.get("hint", "")))
         for f in b.items(raw, raw.get("fields"), "fields")
     )
+    charts = b.build_charts()
     if b.problems:
         raise SpecError(source, b.problems)
-    workbook_part = {k: v for k, v in raw.items() if k != "report"}  # the Word settings do not change the workbook
+    workbook_part = {k: v for k, v in raw.items() if k not in ("report", "charts")}  # not in the workbook
     canonical = json.dumps(workbook_part, sort_keys=True, ensure_ascii=False, default=str)
     report = raw.get("report") if isinstance(raw.get("report"), dict) else {}
     form = Form(
@@ -538,6 +570,7 @@ def parse_form(text: str, source: str = "<spec>") -> Form:
         password=str(raw.get("password") or ""),
         default=bool(raw.get("default")),
         intro=str(report.get("intro", "")),
+        charts=charts,
         title_break=str(report.get("title_break", "")),
         fields=fields,
         sections=sections,
@@ -549,14 +582,15 @@ def parse_form(text: str, source: str = "<spec>") -> Form:
         source=source,
         text=text,
     )
-    return _KNOWN.setdefault(form.fingerprint, form)
+    _KNOWN[text] = form
+    return form
 
 
-_KNOWN: dict[str, Form] = {}  # fingerprint -> form, so every process holds one object per spec
+_KNOWN: dict[str, Form] = {}  # YAML text -> the form parsed from it last, so unpickling parses once per process
 
 
-def _form_from_pickle(fingerprint: str, text: str, source: str) -> Form:
-    return _KNOWN.get(fingerprint) or parse_form(text, source)
+def _form_from_pickle(text: str, source: str) -> Form:
+    return _KNOWN.get(text) or parse_form(text, source)
 
 
 def load_form(path: str | Path) -> Form:
