@@ -185,11 +185,13 @@ class _Combiner:
     def _remap(self, body: etree._Element, sect, src: zipfile.ZipFile) -> None:
         """Point every r:* reference of the report at a relationship of the combined package."""
         rels = _rels(src)
-        elements = [*body.iter(), *(sect.iter() if sect is not None else ())]
-        for el in elements:
-            for name, value in el.attrib.items():
-                if name.startswith(f"{{{R}}}") and value in rels:
-                    el.set(name, self._relationship(rels[value], value, src))
+        if all(self.rels.get(rid) == key for rid, key in rels.items()):
+            return  # same relationships as the combined package (the usual case: one template)
+        for tree in (body, sect) if sect is not None else (body,):
+            for el in tree.xpath("descendant-or-self::*[@r:*]", namespaces={"r": R}):
+                for name, value in el.attrib.items():
+                    if name.startswith(f"{{{R}}}") and value in rels:
+                        el.set(name, self._relationship(rels[value], value, src))
 
     def _relationship(self, key: tuple[str, str, str], rid: str, src: zipfile.ZipFile) -> str:
         if self.rels.get(rid) == key:
