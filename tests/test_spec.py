@@ -279,3 +279,28 @@ def test_word_and_chart_settings_do_not_change_the_fingerprint():
     with_report = parse_form(TINY + "report:\n  intro: 开头语。\n", "tiny.yaml")
     assert with_report.fingerprint == base and with_report.intro == "开头语。"
     assert parse_form(TINY.replace("小表式", "另一个名字"), "tiny.yaml").fingerprint != base
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        ("max: 1000", "max: 1e8x", "“max”应为数字"),
+        ("max: 1000", "max: 1000, decimals: six", "“decimals”应为整数"),
+        ("max_length: 500", "max_length: many", "“max_length”应为整数"),
+        ('check: "t.sum.total = t.x.total + t.y.total"', 'check: "0 = 0"', "没有引用本表式的任何单元格"),
+    ],
+)
+def test_bad_numbers_and_empty_rules_are_spec_errors_not_crashes(old, new, words):
+    assert old in TINY
+    assert any(words in p for p in problems_of(TINY.replace(old, new)))
+
+
+def test_only_what_shapes_the_workbook_makes_the_fingerprint():
+    base = parse_form(TINY, "tiny.yaml").fingerprint
+    for extra in ("default: true\n", "cross_year: []\n", "password: other\n"):
+        assert (
+            parse_form(
+                TINY + extra if extra.split(":")[0] not in TINY else TINY.replace("password: pw", extra.strip()), "t"
+            ).fingerprint
+            == base
+        )

@@ -25,7 +25,8 @@ def _rule_problem(ret: Return, rule: Rule, instance: RuleInstance) -> Problem:
     label = instance.label or cell.label
     detail = f"{label}：左边为 {_fmt(left)}，右边为 {_fmt(right)}"
     code = "rule_warning" if rule.severity == WARNING else "rule_failed"
-    return problem(code, sheet=pos.sheet, cell=pos.a1, cell_id=first, labels=rule.title, message=rule.message, detail=detail)
+    message = f"{rule.title}：{rule.message}" if rule.title != rule.message else rule.message
+    return problem(code, sheet=pos.sheet, cell=pos.a1, cell_id=first, labels=cell.label, message=message, detail=detail)
 
 
 def rule_problems(ret: Return) -> list[Problem]:

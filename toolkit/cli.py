@@ -37,6 +37,8 @@ def handled(func):
             _fail(f"{e.filename or ''}：无法读写（{e.strerror or e}）")
         except KeyboardInterrupt:
             _fail("已中断")
+        except Exception as e:  # a bug of ours: still one line for the clerk, never a traceback
+            _fail(f"程序内部错误，请把这一行和所用文件报告给维护者：{type(e).__name__}: {e}")
 
     return wrapper
 

@@ -59,8 +59,11 @@ def _annotate_all(returns: list[Return], folder: Path) -> int:
     done = 0
     for r in returns:
         if r.problems and r.status != "unreadable":
-            annotate(r, unique_path(folder, safe_filename(Path(r.path).stem, "_批注.xlsx"), taken))
-            done += 1
+            try:
+                annotate(r, unique_path(folder, safe_filename(Path(r.path).stem, "_批注.xlsx"), taken))
+                done += 1
+            except Exception as e:  # one file openpyxl cannot rewrite must not stop the rest
+                click.echo(f"错误：{r.path}：无法生成批注副本（{type(e).__name__}: {e}）", err=True)
     return done
 
 

@@ -44,7 +44,7 @@ def _check(samples: Path, out: Path) -> list:
     for r in returns:
         verdict = "通过" if r.accepted else f"未通过（{len(r.errors)} 个错误，批注副本见 {folder}）"
         click.echo(f"2. 检查：{Path(r.path).name}：{verdict}")
-        if r.errors:
+        if r.errors and r.status != "unreadable":
             annotate(r, folder / safe_filename(Path(r.path).stem, "_批注.xlsx"))
     return returns
 

@@ -60,10 +60,10 @@ def merge_command(paths, out, form_id, name, previous, include_invalid, jobs, ag
     """汇总多份填报表格：collection.xlsx（状态、汇总、明细、文字、图表）、collection.docx 和 summary.docx。"""
     form = resolve_form(form_id)
     order = read_agency_list(agencies) if agencies else None
-    files = find_workbooks(list(paths))
+    out = make_out_dir(out)
+    files = [f for f in find_workbooks(list(paths)) if out.resolve() not in f.resolve().parents]  # not our own outputs
     if not files:
         raise UserError("没有找到 .xlsx 文件：" + "、".join(map(str, paths)))
-    out = make_out_dir(out)
     with process_pool(jobs) as pool:
         with progress(None, len(files), "检查", quiet) as bar:
             c = merge_returns(files, form, name, previous, include_invalid, pool, order, year, bar.update)

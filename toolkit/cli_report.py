@@ -60,7 +60,7 @@ def _target(ret: Return, output: Path | None, out_dir: Path | None, taken: set[s
 
 def _echo_refused(ret: Return, force_helps: bool) -> None:
     who = f"（{ret.agency}）" if ret.agency else ""
-    why = "无法读取" if ret.form is None else f"有 {len(ret.errors)} 个错误，未生成报告"
+    why = "无法读取" if ret.status == "unreadable" else f"有 {len(ret.errors)} 个错误，未生成报告"
     click.echo(f"== {ret.path}{who}：{why}", err=True)
     for p in ret.errors:
         click.echo(f"  [错误] {p.message}", err=True)
@@ -77,9 +77,9 @@ def _render_all(files: list[Path], output, out_dir, template, force, jobs, quiet
     with process_pool(jobs) as pool:
         check = functools.partial(check_or_refuse, forms=forms)
         for ret in progress(run_batch(check, files, 1, pool), len(files), "检查", quiet):
-            if ret.form is None:
+            if ret.status == "unreadable":
                 outcome.unreadable.append(ret)
-            elif ret.errors and not force:
+            elif ret.form is None or (ret.errors and not force):  # an unknown form cannot be rendered even with --force
                 outcome.refused.append(ret)
             else:
                 todo.append(ret)

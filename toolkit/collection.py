@@ -20,7 +20,7 @@ from .check import check_or_refuse
 from .fileio import find_workbooks
 from .model import ERROR, WARNING, Problem, Return
 from .problems import problem
-from .spec import Form, Rule, builtin_forms, default_form
+from .spec import Form, Rule, default_form, known_forms
 
 FATES = {
     "accepted": "通过",
@@ -111,41 +111,24 @@ class Collection:
 # ---------------------------------------------------------------- checking in parallel
 
 
-def _form_key(form: Form) -> str | Form:
-    """A built-in form travels to workers by id; a user's spec file as the object itself."""
-    builtin = builtin_forms().get(form.id)
-    return form.id if builtin is not None and builtin.fingerprint == form.fingerprint else form
+def _check_chunk(paths: list[str], forms: dict[str, Form]) -> list[Return]:
+    """Worker: check a chunk of files (a Form travels as its YAML, parsed once per worker)."""
+    return [check_or_refuse(path, forms) for path in paths]
 
 
-def _forms_for(key: str | Form) -> dict[str, Form]:
-    forms = dict(builtin_forms())
-    if isinstance(key, Form):
-        forms[key.id] = key
-    return forms
-
-
-def _check_chunk(paths: list[str], key: str | Form) -> list[tuple[Return, str]]:
-    """Worker: check files and strip the Form from each Return (the parent re-attaches it)."""
-    forms, out = _forms_for(key), []
-    for path in paths:
-        ret = check_or_refuse(path, forms)
-        form_id = ret.form.id if ret.form else ""
-        ret.form = None
-        out.append((ret, form_id))
-    return out
+def _share_keys(ret: Return) -> Return:
+    """Key the values with the form's own id strings: 10,000 unpickled returns need not hold 2M copies."""
+    if ret.form is not None:
+        ret.values = {cid: ret.values[cid] for cid in ret.form.cells if cid in ret.values}
+    return ret
 
 
 def check_all(paths: list[Path], form: Form, executor: Executor | None = None, progress: Progress | None = None) -> list[Return]:
     """check_or_refuse for every path, in input order, in the executor's workers."""
-    key, forms = _form_key(form), _forms_for(_form_key(form))
-    tasks = [([str(p) for p in chunk], key) for chunk in chunks(paths, CHUNK)]
+    forms = known_forms((form,))
     out: list[Return] = []
-    for results in ordered_map(executor, _check_chunk, tasks):
-        for ret, form_id in results:
-            ret.form = forms.get(form_id) if form_id else None
-            if ret.form is not None:
-                ret.values = {cid: ret.values[cid] for cid in ret.form.cells if cid in ret.values}  # share key strings
-            out.append(ret)
+    for results in ordered_map(executor, _check_chunk, [([str(p) for p in chunk], forms) for chunk in chunks(paths, CHUNK)]):
+        out += map(_share_keys, results)
         if progress:
             progress(len(results))
     return out
@@ -157,6 +140,8 @@ def check_all(paths: list[Path], form: Form, executor: Executor | None = None, p
 def _initial_fate(ret: Return, form: Form) -> tuple[str, list[Problem]]:
     if ret.status == "unreadable":
         return "unreadable", []
+    if ret.metadata.get("kind") == "collection":  # an earlier merge's output lying among the returns
+        return "wrong_form", [problem("collection_input")]
     found = ret.form_id
     if found and found != form.id:
         version = ret.form_version
@@ -376,5 +361,7 @@ def write_outputs(
     docx = write_collection_docx(c, out / "collection.docx", executor, template_path, progress)
     if docx is not None:
         outputs.append(docx)
+    else:  # nothing accepted: an earlier run's collection.docx must not pass for this one's
+        (out / "collection.docx").unlink(missing_ok=True)
     outputs.append(write_summary_docx(c, out / "summary.docx", template_path))
     return outputs

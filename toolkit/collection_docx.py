@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape
 from lxml import etree
 
 from .batch import chunks, ordered_map
-from .collection import Collection, Progress, _form_key, _forms_for
+from .collection import Collection, Progress
 from .fileio import atomic_write_bytes
 from .model import Return
 
@@ -48,11 +48,10 @@ def _w(tag: str) -> str:
 # ---------------------------------------------------------------- rendering in workers
 
 
-def _render_chunk(rets: list[Return], key, template_path: str | None) -> list[bytes]:
+def _render_chunk(rets: list[Return], template_path: str | None) -> list[bytes]:
     from .report import render_report
 
-    forms = _forms_for(key)
-    return [render_report(dataclasses.replace(r, form=forms[form_id]), template_path) for r, form_id in rets]
+    return [render_report(r, template_path) for r in rets]
 
 
 def render_all(
@@ -64,10 +63,9 @@ def render_all(
     """Rendered reports in order, a bounded number in flight."""
     if not rets:
         return
-    key = _form_key(rets[0].form)
-    slim = [(dataclasses.replace(r, form=None, problems=[]), r.form.id) for r in rets]
+    slim = [dataclasses.replace(r, problems=[]) for r in rets]  # a report needs no problems: less to send
     path = str(template_path) if template_path else None
-    tasks = [(chunk, key, path) for chunk in chunks(slim, CHUNK)]
+    tasks = [(chunk, path) for chunk in chunks(slim, CHUNK)]
     for docs in ordered_map(executor, _render_chunk, tasks):
         yield from docs
         if progress:
@@ -256,7 +254,8 @@ def _content_type(src: zipfile.ZipFile, ext: str) -> str:
 
 
 def _retitle(core: bytes, title: str) -> bytes:
-    return re.sub(rb"<dc:title>.*?</dc:title>", f"<dc:title>{_text(title)}</dc:title>".encode(), core, flags=re.S)
+    element = f"<dc:title>{_text(title)}</dc:title>".encode()
+    return re.sub(rb"<dc:title>.*?</dc:title>", lambda _: element, core, flags=re.S)  # a title is text, not a pattern
 
 
 @contextmanager

@@ -345,6 +345,9 @@ def interpret_collection(book: Workbook, path: str, meta: Mapping[str, str], for
         ret.problems.append(problem("collection_mismatch", detail=str(e)))
         return ret
     agencies = [Return(path="", form=form, values=v) for v in rows.values()]
-    for text in _summary_mismatches(book, form, sum_inputs(form, agencies))[:20]:
+    mismatches = _summary_mismatches(book, form, sum_inputs(form, agencies))
+    for text in mismatches[:20]:
         ret.problems.append(problem("collection_mismatch", detail=text))
+    if len(mismatches) > 20:
+        ret.problems.append(problem("collection_mismatch", detail=f"另有 {len(mismatches) - 20} 处不一致未逐一列出"))
     return ret

@@ -176,7 +176,13 @@ def _open_zip(path: Path, limits: Limits) -> zipfile.ZipFile:
 
 def open_package(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> zipfile.ZipFile:
     """Open a file as an .xlsx package, refusing anything else with the reason."""
-    path = Path(path)
+    try:
+        return _open_package(Path(path), limits)
+    except OSError as e:  # no permission, locked by another program, a disk error: this file only
+        raise UnreadableFile(path, f"无法打开文件（{e.strerror or e}），请检查文件权限或关闭正在使用它的程序") from None
+
+
+def _open_package(path: Path, limits: Limits) -> zipfile.ZipFile:
     if not path.is_file():
         raise UnreadableFile(path, "文件不存在" if not path.exists() else "不是文件")
     size = path.stat().st_size

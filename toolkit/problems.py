@@ -54,6 +54,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # merging (toolkit merge)
     "duplicate": (WARNING, "同一机关同一年度的重复报送：已采用较新的文件 {other}，本文件未计入汇总"),
     "wrong_form": (ERROR, "表式为 {found}，与本次汇总的表式 {expected} 不符，未计入汇总；请使用 {expected} 模板重新填报"),
+    "collection_input": (ERROR, "这是 toolkit merge 生成的汇总文件，不是机关报表，未计入汇总"),
     "wrong_year": (ERROR, "年度为 {found}，与本次汇总的年度 {expected} 不符，未计入汇总"),
     "not_returned": (ERROR, "机关名单中的“{agency}”没有报送"),
     "cross_year_failed": (ERROR, "跨年度核对：{message}（{detail}）"),

@@ -139,20 +139,22 @@ class _Environment(jinja2.Environment):
 
 
 ENV = _Environment(autoescape=True)
-_COMPILED: OrderedDict[str, jinja2.Template] = OrderedDict()
+PLAIN_ENV = _Environment(autoescape=False)  # document properties: python-docx escapes them itself
+_COMPILED: OrderedDict[tuple[str, bool], jinja2.Template] = OrderedDict()
 _LOCK = threading.Lock()
 
 
-def _compile(source: str) -> jinja2.Template:
+def _compile(source: str, env: jinja2.Environment = ENV) -> jinja2.Template:
     """Each distinct template part is compiled once per process (compiling costs more than rendering)."""
+    key = (source, env.autoescape)
     with _LOCK:
-        template = _COMPILED.get(source)
+        template = _COMPILED.get(key)
         if template is not None:
-            _COMPILED.move_to_end(source)
+            _COMPILED.move_to_end(key)
             return template
-    template = ENV.from_string(source)
+    template = env.from_string(source)
     with _LOCK:
-        _COMPILED[source] = template
+        _COMPILED[key] = template
         while len(_COMPILED) > 64:
             _COMPILED.popitem(last=False)
     return template
@@ -188,7 +190,7 @@ class _CachedTemplate(DocxTemplate):
         for name in ("author", "comments", "identifier", "language", "subject", "title"):
             value = getattr(props, name)
             if value and "{" in value:
-                setattr(props, name, _compile(value).render(context).replace("\n", ""))
+                setattr(props, name, clean_text(_compile(value, PLAIN_ENV).render(context).replace("\n", "")))
 
 
 @dataclass

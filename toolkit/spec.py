@@ -21,6 +21,9 @@ import yaml
 
 from .expr import Comparison, ExprError, LinearExpr, parse_comparison, parse_equation
 
+# The spec keys that shape the workbook: only they make the fingerprint, so settings of the Word
+# report, charts, cross-year checks or which form is the default never invalidate returned files.
+WORKBOOK_KEYS = ("id", "version", "name", "basis", "kinds", "fields", "sections", "computed", "rules")
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _BAD_SHEET_CHARS = set("[]:*?/\\")
 
@@ -166,7 +169,6 @@ class Section:
     sheet: str
     text: TextSpec | None
     tables: tuple[Table, ...]
-    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -311,15 +313,23 @@ class _Builder:
             if not isinstance(k, dict) or k.get("type") not in ("integer", "decimal"):
                 self.error(k, f"取值类型“{kid}”的 type 应为 integer 或 decimal")
                 continue
-            self.kinds[kid] = Kind(
-                id=kid,
-                type=k["type"],
-                min=Decimal(str(k.get("min", 0))),
-                max=Decimal(str(k.get("max", 10**9))),
-                decimals=int(k.get("decimals", 0)),
-                unit=str(k.get("unit", "")),
-                label=str(k.get("label", kid)),
-            )
+            low, high = self.number(k, "min", 0, Decimal), self.number(k, "max", 10**9, Decimal)
+            decimals = self.number(k, "decimals", 0, int)
+            self.kinds[kid] = Kind(kid, k["type"], low, high, decimals, str(k.get("unit", "")), str(k.get("label", kid)))
+
+    def number(self, node: dict, key: str, default: int, kind: type) -> Any:
+        """A numeric setting, or a located problem (and the default) when it is not a number."""
+        value = node.get(key, default)
+        try:
+            if isinstance(value, bool) or (kind is int and not isinstance(value, int)):
+                raise ValueError
+            number = kind(str(value))
+            if isinstance(number, Decimal) and not number.is_finite():
+                raise ValueError
+            return number
+        except (ValueError, ArithmeticError):
+            self.error(node, f"“{key}”应为{'整数' if kind is int else '数字'}，而不是“{value}”")
+            return kind(default)
 
     def kind(self, node: dict, name: Any) -> Kind:
         if name in self.kinds:
@@ -398,12 +408,11 @@ class _Builder:
             text = None
             if "text" in s:
                 t = s["text"] or {}
-                text = TextSpec(bool(t.get("required", False)), int(t.get("max_length", 20000)), str(t.get("hint", "")))
+                text = TextSpec(bool(t.get("required", False)), self.number(t, "max_length", 20000, int), str(t.get("hint", "")))
             tables = tuple(x for x in (self.build_table(t) for t in self.items(s, s.get("tables"), "tables")) if x)
             if text is None and not tables:
                 self.error(s, f"部分“{sid}”既没有 text 也没有 tables")
-            aliases = tuple(s.get("aliases") or ())
-            out.append(Section(sid, str(self.need(s, "title", "")), sheet, text, tables, aliases))
+            out.append(Section(sid, str(self.need(s, "title", "")), sheet, text, tables))
         return tuple(out)
 
     # equations -----------------------------------------------------------
@@ -520,8 +529,10 @@ class _Builder:
             severity = node.get("severity", "error")
             if severity not in ("error", "warning"):
                 self.error(node, f"severity 应为 error 或 warning，而不是“{severity}”")
-            first = instances[0].comparison.refs[0].removeprefix("prev.") if instances else ""
-            table_id = first.split(".")[0]
+            own = [r for i in instances for r in i.comparison.refs if not r.startswith("prev.")]
+            if instances and not own:
+                self.error(node, f"规则“{rid}”没有引用本表式的任何单元格")
+            table_id = own[0].split(".")[0] if own else ""
             message = str(self.need(node, "message", ""))
             out.append(Rule(rid, str(node.get("title", message)), message, severity, tuple(instances), table_id))
         return tuple(out)
@@ -558,7 +569,7 @@ def parse_form(text: str, source: str = "<spec>") -> Form:
     charts = b.build_charts()
     if b.problems:
         raise SpecError(source, b.problems)
-    workbook_part = {k: v for k, v in raw.items() if k not in ("report", "charts")}  # not in the workbook
+    workbook_part = {k: raw.get(k) for k in WORKBOOK_KEYS}  # what shapes the workbook; nothing else changes it
     canonical = json.dumps(workbook_part, sort_keys=True, ensure_ascii=False, default=str)
     report = raw.get("report") if isinstance(raw.get("report"), dict) else {}
     form = Form(

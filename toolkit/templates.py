@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor
 from functools import partial
@@ -22,6 +23,8 @@ def check_agency(name: str | None) -> str:
     text = (name or "").strip()
     if not text:
         raise UserError("机关名称不能为空")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs") for ch in text):
+        raise UserError(f"机关名称“{text.encode('unicode_escape').decode()[:40]}”含有控制字符或不可见字符，请删除后重试")
     if len(text) > 100:
         raise UserError(f"机关名称过长（{len(text)} 字，最多 100 字）：{text[:20]}…")
     return text
@@ -29,7 +32,7 @@ def check_agency(name: str | None) -> str:
 
 def check_year(value: str | int | None) -> int:
     text = str(value if value is not None else "").strip()
-    if not text.isdigit() or len(text) != 4 or not 2000 <= int(text) <= 2100:
+    if not (text.isascii() and text.isdigit()) or len(text) != 4 or not 2000 <= int(text) <= 2100:
         raise UserError(f"年度“{text}”不是有效的年份（应为 2000 至 2100 之间的四位数字，如 2024）")
     return int(text)
 
