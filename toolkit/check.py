@@ -8,13 +8,9 @@ from pathlib import Path
 from .guards import DEFAULT_LIMITS, Limits, UnreadableFile
 from .layout import layout_of
 from .model import WARNING, Problem, Return
-from .problems import problem
+from .problems import format_number, problem
 from .reader import read_return
 from .spec import Form, Rule, RuleInstance
-
-
-def _fmt(value) -> str:
-    return format(value, "f") if not isinstance(value, int) else str(value)
 
 
 def _rule_problem(ret: Return, rule: Rule, instance: RuleInstance) -> Problem:
@@ -23,7 +19,7 @@ def _rule_problem(ret: Return, rule: Rule, instance: RuleInstance) -> Problem:
     pos, cell = layout.cells[first], form.cells[first]
     left, right = instance.comparison.left.evaluate(ret.values), instance.comparison.right.evaluate(ret.values)
     label = instance.label or cell.label
-    detail = f"{label}：左边为 {_fmt(left)}，右边为 {_fmt(right)}"
+    detail = f"{label}：左边为 {format_number(left)}，右边为 {format_number(right)}"
     code = "rule_warning" if rule.severity == WARNING else "rule_failed"
     message = f"{rule.title}：{rule.message}" if rule.title != rule.message else rule.message
     return problem(code, sheet=pos.sheet, cell=pos.a1, cell_id=first, labels=cell.label, message=message, detail=detail)

@@ -8,7 +8,7 @@ import click
 
 from .batch import process_pool
 from .cli import handled, main, make_out_dir, progress, resolve_form
-from .collection import Collection, Entry, exit_code, merge_returns, write_outputs
+from .collection import FATES, Collection, Entry, exit_code, merge_returns, write_outputs
 from .errors import UserError
 from .fileio import find_workbooks
 from .templates import read_agency_list
@@ -31,16 +31,10 @@ def _echo(c: Collection, outputs: list[Path]) -> None:
     for note in c.notes:
         click.echo(note)
     n = c.counts()
-    parts = "，".join(f"{label} {n[fate]} 份" for fate, label in _labels().items() if n[fate])
+    parts = "，".join(f"{label} {n[fate]} 份" for fate, label in FATES.items() if n[fate])
     click.echo(f"共 {len(c.entries)} 项：{parts}。计入汇总 {len(c.returns)} 个机关。")
     for path in outputs:
         click.echo(f"已生成：{path}")
-
-
-def _labels() -> dict[str, str]:
-    from .collection import FATES
-
-    return FATES
 
 
 @main.command("merge")

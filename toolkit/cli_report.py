@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +32,9 @@ class _Outcome:
 
 def _require_soffice() -> None:
     """Fail before rendering anything when --pdf cannot work: the clerk learns it in one second, not after 500 reports."""
-    if shutil.which("soffice") is None and shutil.which("libreoffice") is None:
+    from .office import find_soffice
+
+    if find_soffice() is None:
         raise UserError(PDF_HINT)
 
 

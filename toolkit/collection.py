@@ -19,7 +19,7 @@ from .batch import CHUNK, chunks, ordered_map
 from .check import check_or_refuse
 from .fileio import find_workbooks
 from .model import ERROR, WARNING, Problem, Return
-from .problems import problem
+from .problems import format_number, problem
 from .spec import Form, Rule, default_form, known_forms
 
 FATES = {
@@ -84,6 +84,10 @@ class Collection:
     notes: list[str] = field(default_factory=list)  # merge-level remarks for the console
     previous: Previous | None = None
     include_invalid: bool = False
+
+    def title(self, suffix: str) -> str:
+        """The form's report title for the whole region, e.g. 原州区2024年政府信息公开工作年度报告汇编."""
+        return self.form.report_title(self.name, self.year or "") + suffix
 
     def counts(self) -> dict[str, int]:
         c = Counter(e.fate for e in self.entries)
@@ -250,10 +254,6 @@ class _WithPrevious(Mapping):
         return len(self.now) + len(self.prev)
 
 
-def _fmt(value) -> str:
-    return str(value) if isinstance(value, int) else format(value, "f")
-
-
 def cross_year_problems(form: Form, ret: Return, prev: Mapping[str, int | Decimal]) -> list[Problem]:
     """Problems of the form's cross-year rules for one agency; instances last year cannot answer are skipped."""
     from .layout import layout_of
@@ -274,7 +274,7 @@ def _cross_year_problem(form: Form, rule: Rule, inst, values: Mapping, layout) -
     first = next(r for r in inst.comparison.refs if not r.startswith("prev."))
     pos, cell = layout.cells[first], form.cells[first]
     left, right = inst.comparison.left.evaluate(values), inst.comparison.right.evaluate(values)
-    detail = f"{inst.label or cell.label}：本年为 {_fmt(left)}，按上年数据应为 {_fmt(right)}"
+    detail = f"{inst.label or cell.label}：本年为 {format_number(left)}，按上年数据应为 {format_number(right)}"
     code = "cross_year_warning" if rule.severity == WARNING else "cross_year_failed"
     return problem(code, sheet=pos.sheet, cell=pos.a1, cell_id=first, labels=cell.label, message=rule.message, detail=detail)
 

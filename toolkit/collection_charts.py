@@ -54,18 +54,19 @@ def write_charts(wb, c: Collection, fmt: dict) -> None:
         for j, (_, ids) in enumerate(groups, start=2):
             ws.write_number(i, j, _sum(r.values, ids), fmt["int"])
     region = len(rows) + 3
-    ws.write_string(region, 0, f"{c.name}办理结果构成", fmt["head"])
+    outcome = c.form.charts.outcome_title
+    ws.write_string(region, 0, f"{c.name}{outcome}构成", fmt["head"])
     for k, (label, ids) in enumerate(groups, start=1):
         ws.write_string(region + k, 0, label, fmt["cell"])
         ws.write_number(region + k, 1, _sum(c.totals, ids), fmt["int"])
     ws.set_column(0, 0, 24)
     ws.set_column(1, len(header) - 1, 12)
     if rows:
-        _agency_charts(wb, ws, len(groups), min(TOP, len(rows)), title)
-    _region_chart(wb, ws, region, len(groups), c.name)  # to the right of the per-agency charts
+        _agency_charts(wb, ws, len(groups), min(TOP, len(rows)), title, outcome)
+    _region_chart(wb, ws, region, len(groups), f"{c.name}{outcome}构成")  # to the right of the per-agency charts
 
 
-def _agency_charts(wb, ws, n_groups: int, n: int, title: str) -> None:
+def _agency_charts(wb, ws, n_groups: int, n: int, title: str, outcome: str) -> None:
     cats = [SHEET, 1, 0, n, 0]
     received = wb.add_chart({"type": "bar"})
     received.add_series({"name": [SHEET, 0, 1], "categories": cats, "values": [SHEET, 1, 1, n, 1]})
@@ -79,23 +80,23 @@ def _agency_charts(wb, ws, n_groups: int, n: int, title: str) -> None:
     for j in range(n_groups):
         col = 2 + j
         outcomes.add_series({"name": [SHEET, 0, col], "categories": cats, "values": [SHEET, 1, col, n, col]})
-    outcomes.set_title({"name": f"各机关办理结果（前 {n} 个机关）"})
+    outcomes.set_title({"name": f"各机关{outcome}（前 {n} 个机关）"})
     outcomes.set_y_axis({"reverse": True})
     outcomes.set_legend({"position": "bottom"})
     outcomes.set_size({"width": 720, "height": height})
     ws.insert_chart(1 + -(-height // 20) + 2, n_groups + 3, outcomes)  # below the first (rows are 20 px)
 
 
-def _region_chart(wb, ws, region: int, n_groups: int, name: str) -> None:
+def _region_chart(wb, ws, region: int, n_groups: int, title: str) -> None:
     pie = wb.add_chart({"type": "pie"})
     pie.add_series(
         {
-            "name": f"{name}办理结果构成",
+            "name": title,
             "categories": [SHEET, region + 1, 0, region + n_groups, 0],
             "values": [SHEET, region + 1, 1, region + n_groups, 1],
             "data_labels": {"value": True, "percentage": True},
         }
     )
-    pie.set_title({"name": f"{name}办理结果构成"})
+    pie.set_title({"name": title})
     pie.set_size({"width": 600, "height": 400})
     ws.insert_chart(1, n_groups + 3 + 12, pie)

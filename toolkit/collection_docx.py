@@ -27,6 +27,7 @@ from .batch import chunks, ordered_map
 from .collection import Collection, Progress
 from .fileio import atomic_write_bytes
 from .model import Return
+from .report import clean_text
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -35,7 +36,6 @@ CT = "http://schemas.openxmlformats.org/package/2006/content-types"
 DOC, DOC_RELS, TYPES, CORE = "word/document.xml", "word/_rels/document.xml.rels", "[Content_Types].xml", "docProps/core.xml"
 _BODY = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?body)\b[^>]*>")
 _ROOT = re.compile(rb"<([A-Za-z_][\w.:-]*)[\s>]")
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 NSW = f'xmlns:w="{W}"'
 CHUNK = 8
 BOOKMARK_BASE = 1_000_000
@@ -76,7 +76,7 @@ def render_all(
 
 
 def _text(value: str) -> str:
-    return escape(_ILLEGAL.sub("", value))
+    return escape(clean_text(value))
 
 
 def _contents(title: str, agencies: list[str]) -> str:
@@ -293,11 +293,6 @@ def combine_reports(reports: Iterable[bytes], agencies: list[str], path: str | P
 # ---------------------------------------------------------------- the two documents
 
 
-def collection_title(c: Collection) -> str:
-    year = f"{c.year}年度" if c.year else ""
-    return f"{c.name}{year}政府信息公开工作年度报告汇编"
-
-
 def write_collection_docx(
     c: Collection,
     path: str | Path,
@@ -309,7 +304,7 @@ def write_collection_docx(
     if not c.returns:
         return None
     docs = render_all(c.returns, executor, template_path, progress)
-    return combine_reports(docs, [r.agency for r in c.returns], path, collection_title(c))
+    return combine_reports(docs, [r.agency for r in c.returns], path, c.title("汇编"))
 
 
 def write_summary_docx(c: Collection, path: str | Path, template_path: str | Path | None = None) -> Path:

@@ -28,7 +28,7 @@ from .problems import problem
 from .rules import check_cell_text
 from .spec import Form, builtin_forms
 from .values import _stored_number
-from .workbook import _STYLES, META_PREFIX
+from .workbook import _STYLES, META_PREFIX, as_number
 from .xlsx import Workbook
 
 KIND = "collection"
@@ -45,15 +45,6 @@ _EXTRA_STYLES = {
     "sum_int": {"border": 1, "bold": True, "bg_color": "#DDEBF7", "num_format": "0"},
     "sum_dec": {"border": 1, "bold": True, "bg_color": "#DDEBF7", "num_format": "0.00####"},
 }
-
-
-def _num(value: int | Decimal) -> int | float:
-    return float(value) if isinstance(value, Decimal) else value
-
-
-def _title(c: Collection) -> str:
-    year = f"{c.year}年度" if c.year else ""
-    return f"{c.name}{year}政府信息公开工作年度报告汇总"
 
 
 def metadata(c: Collection) -> dict[str, str]:
@@ -121,7 +112,7 @@ class _Writer:
     # 汇总 ---------------------------------------------------------------
     def summary(self) -> None:
         ws = self.wb.add_worksheet(SUMMARY)
-        ws.merge_range(0, 0, 0, 9, _title(self.c) + f"（{len(self.c.returns)} 个机关）", self.fmt["title"])
+        ws.merge_range(0, 0, 0, 9, self.c.title("汇总") + f"（{len(self.c.returns)} 个机关）", self.fmt["title"])
         widths: dict[int, float] = {}
         for section, offset in summary_offsets(self.form).items():
             sheet = self.layout.sheet(section)
@@ -136,7 +127,7 @@ class _Writer:
         for cell_id, pos in self.layout.cells.items():
             total = self.form.cells[cell_id].computed
             ws.write_number(
-                pos.row + offsets[pos.sheet], pos.col, _num(self.c.totals[cell_id]), self.value_format(cell_id, total)
+                pos.row + offsets[pos.sheet], pos.col, as_number(self.c.totals[cell_id]), self.value_format(cell_id, total)
             )
         for rule in self.form.rules:
             pos = self.layout.rules[rule.id]
@@ -175,7 +166,7 @@ class _Writer:
             for col, text in enumerate((r.agency, str(r.year or ""), accepted.get(id(r), ""), r.path)):
                 ws.write_string(row, col, text, self.fmt["cell"])
             for j, cid in enumerate(ids):
-                ws.write_number(row, lead + j, _num(r.values.get(cid, 0)), self.value_format(cid))
+                ws.write_number(row, lead + j, as_number(r.values.get(cid, 0)), self.value_format(cid))
         self.detail_totals(ws, ids, top)
         ws.set_column(0, 0, 24)
         ws.set_column(1, 2, 8)
@@ -191,7 +182,7 @@ class _Writer:
         ws.write_string(row, 0, "合计", self.fmt["sum_int"])
         for j, cid in enumerate(ids):
             col = lead + j
-            value = _num(self.c.totals[cid])
+            value = as_number(self.c.totals[cid])
             if n:
                 rng = f"{xl_rowcol_to_cell(top, col)}:{xl_rowcol_to_cell(top + n - 1, col)}"
                 ws.write_formula(row, col, f"=SUM({rng})", self.value_format(cid, True), value)
@@ -221,7 +212,9 @@ class _Writer:
         self.detail()
         self.texts()
         write_charts(self.wb, self.c, self.fmt)
-        self.wb.set_properties({"title": _title(self.c), "subject": self.form.name, "author": "toolkit", "company": self.c.name})
+        self.wb.set_properties(
+            {"title": self.c.title("汇总"), "subject": self.form.name, "author": "toolkit", "company": self.c.name}
+        )
         for key, value in metadata(self.c).items():
             self.wb.set_custom_property(META_PREFIX + key, value)
         self.wb.close()

@@ -195,9 +195,3 @@ def layout_of(form: Form) -> Layout:
         else:
             _table_sheet(form, section, layout)
     return layout
-
-
-def check_span(layout: Layout, rule_id: str) -> tuple[Pos, int]:
-    """The check cell of a rule and the last column its merged area covers."""
-    pos = layout.rules[rule_id]
-    return pos, layout.sheet(pos.sheet).width - 1

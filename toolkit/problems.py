@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from .model import ERROR, WARNING, Problem
 
 CATALOGUE: dict[str, tuple[str, str]] = {
@@ -61,6 +63,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "cross_year_warning": (WARNING, "跨年度核对：{message}（{detail}）"),
     "collection_mismatch": (ERROR, "汇总表被改动：{detail}；请重新运行 toolkit merge 生成"),
 }
+
+
+def format_number(value: int | Decimal) -> str:
+    """A figure as a clerk writes it: 12, 4166.241619 (never 4.166E+3)."""
+    return str(value) if isinstance(value, int) else format(value, "f")
 
 
 def problem(

@@ -14,9 +14,10 @@ from .guards import DEFAULT_LIMITS, Limits, UnreadableFile, open_package
 from .layout import INFO_SHEET, META_SHEET, Layout, layout_of
 from .model import Problem, Return
 from .problems import problem
+from .rules import formula_key, formulas_of
 from .spec import Form, builtin_forms
 from .values import _stored_number, read_number
-from .workbook import META_PREFIX, check_formula
+from .workbook import META_PREFIX
 from .xlsx import Workbook, XlsxError, read_xlsx
 
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
@@ -33,10 +34,6 @@ def year_of(text: str) -> int | None:
     """A year written as ASCII digits ("2024"), else None: never int() on "²" or 5,000 digits."""
     text = str(text)
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 4 else None
-
-
-def _formula_key(formula: str) -> str:
-    return re.sub(r"[\s$]", "", formula).lstrip("=").upper()
 
 
 def read_metadata(book: Workbook) -> dict[str, str]:
@@ -148,24 +145,22 @@ class _Reading:
         return inputs
 
     def totals(self, values: Mapping[str, int | Decimal]) -> None:
-        def address_of(cell_id: str) -> str:
-            return self.layout.cells[cell_id].a1
-
+        formulas = formulas_of(self.form)
         for eq in self.form.equations:
             pos, cell = self.layout.cells[eq.target], self.form.cells[eq.target]
             raw = self.book.sheets[pos.sheet].get(pos.row, pos.col)
-            expected = eq.expr.to_excel(address_of)
+            expected = formulas.totals[eq.target]
             where = {"sheet": pos.sheet, "cell": pos.a1, "cell_id": cell.id, "labels": cell.label}
             if raw.formula is None:
                 self.add(problem("total_overwritten", value=raw.value or "（空）", expected=expected, **where))
-            elif _formula_key(raw.formula) != _formula_key(expected):
+            elif formula_key(raw.formula) != formula_key(expected):
                 self.add(problem("formula_changed", value=raw.formula, expected=expected, **where))
             elif raw.type == "n" and _stored_number(raw.value) != values[eq.target]:  # None for garbage: stale
                 self.add(problem("stale_total", value=raw.value, computed=values[eq.target], **where))
         for rule in self.form.rules:
             pos = self.layout.rules[rule.id]
             raw = self.book.sheets[pos.sheet].get(pos.row, pos.col)
-            if raw.formula is None or _formula_key(raw.formula) != _formula_key(check_formula(rule, address_of)):
+            if raw.formula is None or formula_key(raw.formula) != formula_key(formulas.checks[rule.id]):
                 self.add(problem("check_formula_changed", sheet=pos.sheet, cell=pos.a1, labels=rule.title))
 
     def protection(self) -> None:

@@ -285,21 +285,17 @@ def template_variables(form: Form) -> list[Variable]:
             detail = "段落列表：{%p for para in texts." + section.id + " %}…{{ para }}…{%p endfor %}"
             out.append(Variable(f"texts.{section.id}", "文字", section.title, detail))
         for table in section.tables:
-            out += [_cell_variable(form.cells[f"{table.id}.{r.id}.{c.id}"]) for r in table.rows for c in table.columns]
+            where = table.caption or section.title
+            out += [_cell_variable(form.cells[f"{table.id}.{r.id}.{c.id}"], where) for r in table.rows for c in table.columns]
     out += [Variable(f"form.{k}", "报告", f"表式{v}") for k, v in (("id", "标识"), ("version", "版本"), ("name", "名称"))]
     return out
 
 
-def _cell_variable(cell: Cell) -> Variable:
-    table = cell.table.caption or _section_title(cell)
+def _cell_variable(cell: Cell, table: str) -> Variable:
     row = " / ".join(p for p in (*cell.row.path, cell.row.label) if p)
     column = " / ".join(p for p in (*cell.column.path, cell.column.label) if p)
     kind = cell.kind.label + (f"（{cell.kind.unit}）" if cell.kind.unit else "")
     return Variable(cell.id, "合计" if cell.computed else "数值", f"{table}｜{row}｜{column}", kind)
-
-
-def _section_title(cell: Cell) -> str:
-    return f"表{cell.table.id.removeprefix('t')}"
 
 
 def _known_keys(form: Form) -> set[str]:

@@ -180,6 +180,7 @@ class Charts:
     outcome_group: Row  # its children are the outcome categories (their leaves summed)
     outcome_column: str
     outcome_skip: tuple[str, ...]  # child row ids left out (e.g. the total row)
+    outcome_title: str  # what the categories are called, e.g. 办理结果
 
 
 @dataclass(frozen=True)
@@ -506,7 +507,8 @@ class _Builder:
         if self.problems:
             return None
         skip = tuple(str(x) for x in node.get("outcome_skip") or ())
-        return Charts(received, str(node.get("received_title", received)), group, column, skip)
+        title = str(node.get("outcome_title", group.label))
+        return Charts(received, str(node.get("received_title", received)), group, column, skip, title)
 
     def build_rules(self, key: str) -> tuple[Rule, ...]:
         out, ids = [], set()

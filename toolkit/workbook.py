@@ -15,7 +15,7 @@ import xlsxwriter
 from . import __version__
 from .layout import GUIDE_SHEET, META_SHEET, TEXT_AREA_COLS, TEXT_AREA_ROWS, Pos, SheetLayout, layout_of
 from .model import Return
-from .rules import check_cell_text, check_words, initial_values
+from .rules import check_cell_text, formulas_of, initial_values
 from .spec import Cell, Form, Kind, Rule
 
 INPUT_FILL, TOTAL_FILL, FIXED_FILL = "#FFF2CC", "#DDEBF7", "#EDEDED"
@@ -127,18 +127,14 @@ class _Writer:
             (f"{f.name}　填报说明", "title"),
             (f"填报单位：{self.agency}　　年度：{self.year}年　　表式：{f.basis}（版本 {f.version}）", "guide"),
             ("一、浅黄色单元格是填写项，其余单元格已锁定（工作表受保护），无需也无法修改。", "guide"),
-            (
-                "二、数字单元格只能填数字：件数填非负整数，“本年增/减”可填负数，金额按表头所示单位填写（万元最多 6 位小数）。"
-                "没有数据请填 0，不要填“/”“无”或留空，不要带“件”“元”等单位。",
-                "guide",
-            ),
+            (f"二、数字单元格只能填数字：{_kinds_rule(f)}。没有数据请填 0，不要填“/”“无”或留空，不要带单位。", "guide"),
             ("三、浅蓝色单元格是合计，由公式自动计算。", "guide"),
             (
                 "四、各表下方的“校验结果”实时显示勾稽关系：绿色 ✓ 表示通过，红色 ✗ 表示不平衡，黄色 ⚠ 请核对。请在报送前全部核对通过。",
                 "guide",
             ),
             (
-                "五、文字部分（一、五、六）直接填在对应工作表的大单元格内；单元格内换行：Excel/WPS 按 Alt+Enter，LibreOffice 按 Ctrl+Enter。",
+                f"五、文字部分（{_text_titles(f)}）直接填在对应工作表的大单元格内；单元格内换行：Excel/WPS 按 Alt+Enter，LibreOffice 按 Ctrl+Enter。",
                 "guide",
             ),
             ("六、请勿插入或删除行列、重命名或删除工作表；粘贴数字请用“选择性粘贴—数值”，粘贴会绕过输入检查。", "guide"),
@@ -179,18 +175,18 @@ class _Writer:
         ws.merge_range(pos.row, pos.col, last_row, last_col, text, self.fmt["input_text"])
         ws.data_validation(pos.row, pos.col, pos.row, pos.col, _text_validation(section.title, section.text.max_length))
 
-    def number_cell(self, cell: Cell, pos: Pos, ws, address_of) -> None:
-        eq = self.equations.get(cell.id)
-        if eq is not None:
-            ws.write_formula(pos.row, pos.col, "=" + eq.expr.to_excel(address_of), self.fmt["total"], _num(self.values[cell.id]))
+    def number_cell(self, cell: Cell, pos: Pos, ws) -> None:
+        formula = self.formulas.totals.get(cell.id)
+        if formula is not None:
+            ws.write_formula(pos.row, pos.col, "=" + formula, self.fmt["total"], as_number(self.values[cell.id]))
             return
         style = "input_integer" if cell.kind.type == "integer" else "input_decimal"
-        ws.write_number(pos.row, pos.col, _num(self.values[cell.id]), self.fmt[style])
+        ws.write_number(pos.row, pos.col, as_number(self.values[cell.id]), self.fmt[style])
         ws.data_validation(pos.row, pos.col, pos.row, pos.col, _validation(cell.kind, cell.label))
 
-    def check_cell(self, rule: Rule, ws, address_of) -> None:
+    def check_cell(self, rule: Rule, ws) -> None:
         pos, last_col = self.layout.rules[rule.id], self.layout.sheet(self.layout.rules[rule.id].sheet).width - 1
-        formula = "=" + check_formula(rule, address_of)
+        formula = "=" + self.formulas.checks[rule.id]
         ws.merge_range(pos.row, pos.col, pos.row, last_col, "", self.fmt["check"])
         ws.write_formula(pos.row, pos.col, formula, self.fmt["check"], check_cell_text(rule, self.values))
         for prefix, fill in (("✓", OK_FILL), ("✗", BAD_FILL), ("⚠", WARN_FILL)):
@@ -209,12 +205,8 @@ class _Writer:
 
     def build(self) -> bytes:
         layout, form = self.layout, self.form
-        self.equations = {e.target: e for e in form.equations}
+        self.formulas = formulas_of(form)
         self.guide()
-
-        def address_of(cell_id: str) -> str:
-            return layout.cells[cell_id].a1
-
         sheets = {}
         for sheet in layout.sheets:
             ws = sheets[sheet.name] = self.wb.add_worksheet(sheet.name)
@@ -223,9 +215,9 @@ class _Writer:
         for section in form.text_sections:
             self.text_area(layout.texts[section.id], section, sheets[section.sheet])
         for cell_id, pos in layout.cells.items():
-            self.number_cell(form.cells[cell_id], pos, sheets[pos.sheet], address_of)
+            self.number_cell(form.cells[cell_id], pos, sheets[pos.sheet])
         for rule in form.rules:
-            self.check_cell(rule, sheets[layout.rules[rule.id].sheet], address_of)
+            self.check_cell(rule, sheets[layout.rules[rule.id].sheet])
         for ws in sheets.values():
             self.protect(ws)
         self.meta_sheet()
@@ -242,6 +234,29 @@ class _Writer:
         return _structure_protection(self.buffer.getvalue(), self.password)
 
 
+def _kinds_rule(form: Form) -> str:
+    """How each kind of number in this form is filled in, for the 填报说明 (from the spec's kinds)."""
+    used: dict[str, list[str]] = {}
+    for cell in form.input_cells:
+        labels = used.setdefault(cell.kind.id, [])
+        if cell.column.label not in labels:
+            labels.append(cell.column.label)
+    rules = []
+    for kind in dict.fromkeys(c.kind for c in form.input_cells):
+        where = "、".join(f"“{label}”" for label in used[kind.id][:3])
+        if kind.type == "decimal":
+            rules.append(f"{where}按{kind.unit or '表头所示单位'}填写，最多 {kind.decimals} 位小数")
+        elif kind.min < 0:
+            rules.append(f"{where}可填负数")
+        else:
+            rules.append("其余数字填 0 或正整数" if len(used[kind.id]) > 3 else f"{where}填 0 或正整数")
+    return "；".join(rules)
+
+
+def _text_titles(form: Form) -> str:
+    return "、".join(s.title.split("、")[0] for s in form.text_sections) or "无"
+
+
 def _text_validation(title: str, max_length: int) -> dict:
     return {
         "validate": "length",
@@ -254,18 +269,9 @@ def _text_validation(title: str, max_length: int) -> dict:
     }
 
 
-def _num(value: int | Decimal) -> int | float:
+def as_number(value: int | Decimal) -> int | float:
+    """What a spreadsheet cell can hold (xlsxwriter writes floats, not Decimals)."""
     return float(value) if isinstance(value, Decimal) else value
-
-
-def check_formula(rule: Rule, address_of) -> str:
-    """The Excel formula of a rule's check cell: ✓ when every instance holds, else the failing labels."""
-    tests = [i.comparison.to_excel(address_of) for i in rule.instances]
-    ok, bad = check_words(rule)
-    if len(rule.instances) == 1:
-        return f'IF({tests[0]},"{ok}","{bad}")'
-    failing = "&".join(f'IF({t},"","{i.label} ")' for t, i in zip(tests, rule.instances, strict=True))
-    return f'IF(AND({",".join(tests)}),"{ok}","{bad}："&{failing})'
 
 
 # Placeholders (private-use characters) stamped per copy: the workbook is built once per form.
