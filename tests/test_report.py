@@ -394,7 +394,10 @@ def test_context_command_lists_every_cell_id_text_and_field(form_id):
 def test_template_variables_label_cells_with_table_row_and_column():
     variables = {v.key: v for v in template_variables(get_form("gov-info-2019"))}
     v = variables["t3.secret.business"]
-    assert v.label == "三、收到和处理政府信息公开申请情况｜三、本年度办理结果 / （三）不予公开 / 1.属于国家秘密｜申请人情况 / 法人或其他组织 / 商业企业"
+    assert (
+        v.label
+        == "三、收到和处理政府信息公开申请情况｜三、本年度办理结果 / （三）不予公开 / 1.属于国家秘密｜申请人情况 / 法人或其他组织 / 商业企业"
+    )
     assert variables["t3.total.natural"].kind == "合计"
 
 
