@@ -47,3 +47,13 @@ def complete_texts(form: Form) -> dict[str, str]:
 
 def complete_fields() -> dict[str, str]:
     return {"contact": "张三", "phone": "0954-1234567", "date": "2025年1月20日"}
+
+
+def sample_workbook(path: Path) -> Path:
+    """The 2020 sample report (tests/sample_2020.py) typed into its template."""
+    import sample_2020 as sample
+
+    from toolkit.spec import get_form
+
+    fields = {"date": sample.DATE}
+    return fill_workbook(get_form(sample.FORM_ID), path, sample.VALUES, sample.TEXTS, fields, sample.AGENCY, sample.YEAR)

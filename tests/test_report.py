@@ -11,7 +11,7 @@ import docx
 import pytest
 import sample_2020 as sample
 from click.testing import CliRunner
-from filling import complete_fields, complete_texts, fill_workbook
+from filling import complete_fields, complete_texts, fill_workbook, sample_workbook
 
 from docx_templates.build import build_template
 from toolkit.cli import main
@@ -308,16 +308,7 @@ def test_sample_report_paragraphs_are_the_published_texts():
 
 
 def test_sample_workbook_checks_and_renders_through_the_command(tmp_path):
-    form = get_form(sample.FORM_ID)
-    xlsx = fill_workbook(
-        form,
-        tmp_path / "sample.xlsx",
-        values=sample.VALUES,
-        texts=sample.TEXTS,
-        fields={"date": sample.DATE},
-        agency=sample.AGENCY,
-        year=sample.YEAR,
-    )
+    xlsx = sample_workbook(tmp_path / "sample.xlsx")
     out = tmp_path / "报告.docx"
     result = CliRunner().invoke(main, ["report", str(xlsx), "-o", str(out)])
     assert result.exit_code == 0, result.output

@@ -6,12 +6,10 @@ import re
 import subprocess
 
 import pytest
-import sample_2020 as sample
 from click.testing import CliRunner
-from filling import fill_workbook
+from filling import sample_workbook
 
 from toolkit.cli import main
-from toolkit.spec import get_form
 
 pytestmark = pytest.mark.libreoffice
 
@@ -47,16 +45,7 @@ def _dark_share(pdf, tmp_path) -> float:
 
 @pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
 def test_pdf_of_the_sample_report_has_sane_pages_and_a_printed_first_page(tmp_path):
-    form = get_form(sample.FORM_ID)
-    xlsx = fill_workbook(
-        form,
-        tmp_path / "sample.xlsx",
-        values=sample.VALUES,
-        texts=sample.TEXTS,
-        fields={"date": sample.DATE},
-        agency=sample.AGENCY,
-        year=sample.YEAR,
-    )
+    xlsx = sample_workbook(tmp_path / "sample.xlsx")
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["report", str(xlsx), "--out-dir", str(out), "--pdf", "-q"])
     assert result.exit_code == 0, result.output
