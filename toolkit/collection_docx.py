@@ -13,7 +13,6 @@ import dataclasses
 import io
 import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor
@@ -25,7 +24,7 @@ from lxml import etree
 
 from .batch import chunks, ordered_map
 from .collection import Collection, Progress
-from .fileio import atomic_write_bytes
+from .fileio import atomic_output, atomic_write_bytes
 from .model import Return
 from .report import clean_text
 
@@ -260,19 +259,9 @@ def _retitle(core: bytes, title: str) -> bytes:
 
 @contextmanager
 def _atomic_zip(path: Path):
-    """A zip written to a temporary file beside `path`, renamed over it only when complete."""
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-            yield zf
-        mask = os.umask(0o022)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it private (0600); give it a normal file's mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """A zip written through atomic_output: renamed over `path` only when complete."""
+    with atomic_output(path) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
+        yield zf
 
 
 def combine_reports(reports: Iterable[bytes], agencies: list[str], path: str | Path, title: str) -> Path:

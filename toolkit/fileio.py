@@ -7,7 +7,10 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 _RESERVED = {
     *("CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"),
@@ -54,15 +57,16 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, flush it to disk, then rename over the target.
-
-    A failed or interrupted write leaves the target as it was and no temporary file behind."""
+@contextmanager
+def atomic_output(path: str | Path) -> Iterator[BinaryIO]:
+    """A file to write `path` through: a temporary file in the same folder, flushed to disk and
+    renamed over the target only when the block ends without error. A failed or interrupted
+    write leaves the target as it was and no temporary file behind."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private (0600); give it a normal file's mode
@@ -70,6 +74,11 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    with atomic_output(path) as f:
+        f.write(data)
 
 
 def is_lock_file(path: Path) -> bool:
