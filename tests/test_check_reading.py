@@ -231,3 +231,12 @@ def _set_cached_value(path: Path, sheet_name: str, ref: str, value: str) -> None
                 data = text.encode()
             dst.writestr(item, data)
     shutil.move(tmp, path)
+
+
+def test_text_that_became_a_formula_is_reported(tmp_path):
+    pos = LAYOUT.texts["s1"]
+    ret = check_file(_filled(tmp_path, raw={(pos.sheet, pos.a1): '=HYPERLINK("http://x","说明")'}))
+    p = _only(ret.problems, "text_is_formula")
+    assert (p.severity, p.sheet, p.cell) == ("error", "一、总体情况", pos.a1)
+    assert "以“=”开头" in p.message and ret.texts["s1"] == ""
+    assert not any(q.code == "text_missing" for q in ret.problems)

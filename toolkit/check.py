@@ -52,9 +52,12 @@ def field_problems(ret: Return) -> list[Problem]:
 
 def text_problems(ret: Return) -> list[Problem]:
     layout, out = layout_of(ret.form), []
+    said = {(p.sheet, p.cell) for p in ret.problems if p.code == "text_is_formula"}  # already told why it is empty
     for section in ret.form.text_sections:
         pos, text = layout.texts[section.id], ret.texts.get(section.id, "")
         where = {"sheet": pos.sheet, "cell": pos.a1}
+        if (pos.sheet, pos.a1) in said:
+            continue
         if section.text.required and not text:
             out.append(problem("text_missing", title=section.title, **where))
         elif len(text) > section.text.max_length:

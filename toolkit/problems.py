@@ -49,6 +49,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "year_mismatch": (ERROR, "年度为“{value}”，与模板的年度 {expected} 不符；请使用本年度的模板"),
     "text_missing": (ERROR, "“{title}”未填写"),
     "text_too_long": (ERROR, "“{title}”共 {length} 字，超过上限 {max} 字"),
+    "text_is_formula": (
+        ERROR,
+        "“{title}”的内容以“=”开头，被表格软件当成了公式（{value}…），文字已丢失；请在开头加一个中文字符或空格后重新填写",
+    ),
     "text_not_text": (WARNING, "“{title}”应为文字，读到的是数值 {value}"),
     # rules
     "rule_failed": (ERROR, "{message}（{detail}）"),

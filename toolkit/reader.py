@@ -172,9 +172,12 @@ class _Reading:
         for section in self.form.text_sections:
             pos = self.layout.texts[section.id]
             raw = self.book.sheets[pos.sheet].get(pos.row, pos.col)
-            if raw.type == "n":
-                self.add(problem("text_not_text", sheet=pos.sheet, cell=pos.a1, title=section.title, value=raw.value))
-            self.ret.texts[section.id] = clean_text(raw.value).strip()
+            where = {"sheet": pos.sheet, "cell": pos.a1, "title": section.title}
+            if raw.formula is not None:  # text typed with a leading "=" became a formula in Excel/WPS
+                self.add(problem("text_is_formula", value="=" + raw.formula[:30], **where))
+            elif raw.type == "n":
+                self.add(problem("text_not_text", value=raw.value, **where))
+            self.ret.texts[section.id] = clean_text(raw.value).strip() if raw.formula is None else ""
 
     def run(self) -> None:
         if not self.sheets_present():
