@@ -304,3 +304,8 @@ def test_only_what_shapes_the_workbook_makes_the_fingerprint():
             ).fingerprint
             == base
         )
+
+
+def test_a_form_must_have_the_prefilled_agency_and_year_fields():
+    problems = problems_of(TINY.replace("  - {id: year, label: 年度, prefilled: true}\n", ""))
+    assert any("{id: year, prefilled: true}" in p for p in problems)

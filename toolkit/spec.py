@@ -24,6 +24,7 @@ from .expr import Comparison, ExprError, LinearExpr, parse_comparison, parse_equ
 # The spec keys that shape the workbook: only they make the fingerprint, so settings of the Word
 # report, charts, cross-year checks or which form is the default never invalidate returned files.
 WORKBOOK_KEYS = ("id", "version", "name", "basis", "kinds", "fields", "sections", "computed", "rules")
+IDENTITY_FIELDS = ("agency", "year")  # prefilled by the tool; `date`, when a form has it, signs the report
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _BAD_SHEET_CHARS = set("[]:*?/\\")
 
@@ -568,6 +569,9 @@ def parse_form(text: str, source: str = "<spec>") -> Form:
         Field(b.check_id(f, f.get("id"), "字段标识"), str(f.get("label", "")), bool(f.get("prefilled")), str(f.get("hint", "")))
         for f in b.items(raw, raw.get("fields"), "fields")
     )
+    for required in IDENTITY_FIELDS:  # every stage knows a return by these two, so a form must have them
+        if not any(f.id == required and f.prefilled for f in fields):
+            b.error(raw, f"fields 中必须有 {{id: {required}, prefilled: true}}（机关名称和年度由工具预填，用来识别每份报表）")
     charts = b.build_charts()
     if b.problems:
         raise SpecError(source, b.problems)
