@@ -10,6 +10,8 @@ check the spec and be reused to build samples/.
 
 from __future__ import annotations
 
+from official_labels import SECTION_TITLES
+
 FORM_ID = "gov-info-2019"
 AGENCY = "固原市原州区司法局"
 YEAR = 2020
@@ -18,14 +20,7 @@ CONTACT = ""  # the published report names no contact person or phone
 PHONE = ""
 FIELDS = {"agency": AGENCY, "year": str(YEAR), "contact": CONTACT, "phone": PHONE, "date": DATE}
 
-HEADINGS = (
-    "一、总体情况",
-    "二、主动公开政府信息情况",
-    "三、收到和处理政府信息公开申请情况",
-    "四、政府信息公开行政复议、行政诉讼情况",
-    "五、存在的主要问题及改进情况",
-    "六、其他需要报告的事项",
-)
+HEADINGS = SECTION_TITLES  # the sample's headings are the official ones, word for word
 
 S1 = (
     "2020 年，我局认真贯彻落实《中华人民共和国政府信息公开条例》和区委政府关于推进政府信息公开工作的部署要求，"

@@ -130,28 +130,24 @@ def test_batch_from_gb18030_text(tmp_path):
     batch_names_check(out_dir, tmp_path, ["甲局", "乙局"])
 
 
+def _python_m(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "toolkit", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        timeout=120,
+        check=False,
+    )
+
+
 def test_via_python_dash_m(tmp_path):
     out = tmp_path / "a.xlsx"
-    ok = subprocess.run(
-        [sys.executable, "-m", "toolkit", "template", "--agency", "原州区司法局", "--year", "2024", "-o", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
-        timeout=120,
-        check=False,
-    )
+    ok = _python_m(tmp_path, "template", "--agency", "原州区司法局", "--year", "2024", "-o", str(out))
     assert ok.returncode == 0, ok.stderr
     assert meta(out)["agency"] == "原州区司法局"
-    bad = subprocess.run(
-        [sys.executable, "-m", "toolkit", "template", "--agency", "原州区司法局", "--year", "20x0", "-o", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
-        timeout=120,
-        check=False,
-    )
+    bad = _python_m(tmp_path, "template", "--agency", "原州区司法局", "--year", "20x0", "-o", str(out))
     assert bad.returncode == 2
     lines = bad.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("错误：") and "20x0" in lines[0], bad.stderr
