@@ -27,16 +27,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from toolkit.batch import default_jobs, run_batch
-from toolkit.check import check_or_refuse
-from toolkit.collection import merge_returns, write_outputs
-from toolkit.collection_docx import combine_reports, render_all
-from toolkit.layout import layout_of
-from toolkit.model import Return
-from toolkit.report import default_template, report_context
-from toolkit.spec import Form, get_form
-from toolkit.templates import write_mailing
-from toolkit.workbook import build_filled_workbook, build_workbook_directly
+from toolkit.collection.documents import combine_reports, render_all
+from toolkit.core.batch import default_jobs, run_batch
+from toolkit.forms.layout import layout_of
+from toolkit.forms.spec import Form, get_form
+from toolkit.pipeline import check_or_refuse, merge_returns, write_outputs
+from toolkit.reports.render import default_template, report_context
+from toolkit.returns.model import Return
+from toolkit.workbook.mailing import write_mailing
+from toolkit.workbook.writer import build_filled_workbook, build_workbook_directly
 
 TARGETS = {"template": 5, "check": 5, "report": 30, "collection_docx": 20, "merge": 60}
 APPLICANTS = ("natural", "business", "research", "charity", "legal", "other")

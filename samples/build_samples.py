@@ -24,14 +24,14 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import sample_2020  # noqa: E402
 from filling import fill_workbook as fill_with_openpyxl  # noqa: E402
+from office import convert_to_pdf, fill_workbook, office_available  # noqa: E402
 
-from toolkit.check import check_file  # noqa: E402
-from toolkit.layout import layout_of  # noqa: E402
-from toolkit.office import convert_to_pdf, fill_workbook, office_available  # noqa: E402
-from toolkit.report import render_report  # noqa: E402
-from toolkit.spec import Form, get_form  # noqa: E402
-from toolkit.templates import read_agency_list, template_filename  # noqa: E402
-from toolkit.workbook import build_workbook  # noqa: E402
+from toolkit.forms.layout import layout_of  # noqa: E402
+from toolkit.forms.spec import Form, get_form  # noqa: E402
+from toolkit.pipeline import check_file  # noqa: E402
+from toolkit.reports.render import render_report  # noqa: E402
+from toolkit.workbook.mailing import read_agency_list, template_filename  # noqa: E402
+from toolkit.workbook.writer import build_workbook  # noqa: E402
 
 SAMPLES = ROOT / "samples"
 YEAR = 2024

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import openpyxl
 
-from toolkit.layout import layout_of
-from toolkit.spec import Form
-from toolkit.workbook import build_workbook
+from toolkit.forms.layout import layout_of
+from toolkit.forms.spec import Form
+from toolkit.workbook.writer import build_workbook
 
 
 def fill_workbook(
@@ -53,7 +53,7 @@ def sample_workbook(path: Path) -> Path:
     """The 2020 sample report (tests/sample_2020.py) typed into its template."""
     import sample_2020 as sample
 
-    from toolkit.spec import get_form
+    from toolkit.forms.spec import get_form
 
     fields = {"date": sample.DATE}
     return fill_workbook(get_form(sample.FORM_ID), path, sample.VALUES, sample.TEXTS, fields, sample.AGENCY, sample.YEAR)

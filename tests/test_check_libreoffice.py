@@ -5,13 +5,13 @@ from __future__ import annotations
 import random
 
 import pytest
+from office import fill_workbook, office_available, office_unavailable_reason
 from test_check_rules import balanced_inputs
 
-from toolkit.check import check_file
-from toolkit.layout import layout_of
-from toolkit.office import fill_workbook, office_available, office_unavailable_reason
-from toolkit.spec import get_form
-from toolkit.workbook import build_workbook
+from toolkit.forms.layout import layout_of
+from toolkit.forms.spec import get_form
+from toolkit.pipeline import check_file
+from toolkit.workbook.writer import build_workbook
 
 pytestmark = [
     pytest.mark.libreoffice,

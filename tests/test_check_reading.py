@@ -11,10 +11,9 @@ import openpyxl
 import pytest
 from filling import complete_fields, complete_texts, fill_workbook
 
-from toolkit.check import check_file
-from toolkit.layout import layout_of
-from toolkit.reader import read_return
-from toolkit.spec import get_form
+from toolkit.forms.layout import layout_of
+from toolkit.forms.spec import get_form
+from toolkit.pipeline import check_file, read_return
 
 FORM = get_form("gov-info-2021")
 LAYOUT = layout_of(FORM)

@@ -11,11 +11,11 @@ from filling import complete_fields, complete_texts, fill_workbook
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from toolkit.check import check_file
 from toolkit.cli import main
-from toolkit.cli_check import report_json
-from toolkit.layout import layout_of
-from toolkit.spec import get_form
+from toolkit.cli.check import report_json
+from toolkit.forms.layout import layout_of
+from toolkit.forms.spec import get_form
+from toolkit.pipeline import check_file
 
 SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 APPLICANTS = ("natural", "business", "research", "charity", "legal", "other")

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from toolkit.cli import main
-from toolkit.spec import builtin_forms
+from toolkit.forms.spec import builtin_forms
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from filling import fill_workbook
 
 from toolkit.cli import main
-from toolkit.spec import load_form
+from toolkit.forms.spec import load_form
 
 SPEC = """
 id: training-stats

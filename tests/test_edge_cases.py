@@ -11,11 +11,10 @@ import pytest
 from click.testing import CliRunner
 from filling import complete_fields, complete_texts, fill_workbook
 
-from toolkit.check import check_or_refuse
 from toolkit.cli import main
-from toolkit.collection import merge_returns, write_outputs
-from toolkit.report import render_report
-from toolkit.spec import get_form
+from toolkit.forms.spec import get_form
+from toolkit.pipeline import check_or_refuse, merge_returns, write_outputs
+from toolkit.reports.render import render_report
 
 FORM = get_form("gov-info-2021")
 

@@ -18,15 +18,15 @@ import docx
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from office import OfficeJob, office_available, office_unavailable_reason, run_office_jobs
 from test_check_rules import balanced_inputs
 from test_report import table_cells
 
 from toolkit.cli import main
-from toolkit.collection_xlsx import DETAIL, DETAIL_HEADER_ROWS, DETAIL_LEAD, SUMMARY, TEXTS, summary_offsets
-from toolkit.layout import layout_of
-from toolkit.office import OfficeJob, office_available, office_unavailable_reason, run_office_jobs
-from toolkit.report import format_value
-from toolkit.spec import get_form
+from toolkit.collection.workbook import DETAIL, DETAIL_HEADER_ROWS, DETAIL_LEAD, SUMMARY, TEXTS, summary_offsets
+from toolkit.forms.layout import layout_of
+from toolkit.forms.spec import get_form
+from toolkit.reports.render import format_value
 
 pytestmark = [
     pytest.mark.libreoffice,

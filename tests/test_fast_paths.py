@@ -9,8 +9,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from toolkit.spec import builtin_forms
-from toolkit.workbook import build_workbook, build_workbook_directly
+from toolkit.forms.spec import builtin_forms
+from toolkit.workbook.writer import build_workbook, build_workbook_directly
 
 
 def _snapshot(data: bytes) -> dict:
@@ -57,9 +57,9 @@ def test_workbook_written_with_values_reads_back_like_one_filled_by_a_script(tmp
     from filling import complete_fields, complete_texts, fill_workbook
     from test_check_rules import balanced_inputs
 
-    from toolkit.check import check_file
-    from toolkit.model import Return
-    from toolkit.workbook import build_filled_workbook
+    from toolkit.pipeline import check_file
+    from toolkit.returns.model import Return
+    from toolkit.workbook.writer import build_filled_workbook
 
     form, counter = builtin_forms()["gov-info-2021"], iter(range(1, 10**6))
     values = balanced_inputs(form, lambda: next(counter) % 17)
@@ -81,9 +81,9 @@ def _returns(n: int):
 
 
 def test_fast_reader_reads_what_openpyxl_reads(tmp_path):
-    from toolkit.check import check_file
-    from toolkit.layout import layout_of
-    from toolkit.workbook import build_filled_workbook
+    from toolkit.forms.layout import layout_of
+    from toolkit.pipeline import check_file
+    from toolkit.workbook.writer import build_filled_workbook
 
     for i, ret in enumerate(_returns(3)):
         path = tmp_path / f"{i}.xlsx"
@@ -114,7 +114,7 @@ def _document_text(data: bytes) -> list[str]:
 def test_cached_rendering_equals_a_fresh_docxtpl_render():
     from docxtpl import DocxTemplate
 
-    from toolkit.report import default_template, render_report, report_context
+    from toolkit.reports.render import default_template, render_report, report_context
 
     for ret in _returns(2):
         fast = render_report(ret)
@@ -129,8 +129,8 @@ def test_linear_combination_holds_what_docxcompose_holds(tmp_path):
     from docx import Document
     from docxcompose.composer import Composer
 
-    from toolkit.collection_docx import combine_reports
-    from toolkit.report import render_report
+    from toolkit.collection.documents import combine_reports
+    from toolkit.reports.render import render_report
 
     rets = _returns(3)
     docs = [render_report(r) for r in rets]

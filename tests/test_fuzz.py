@@ -28,10 +28,10 @@ from filling import complete_fields, complete_texts, fill_workbook
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from toolkit.check import check_or_refuse
 from toolkit.cli import main
-from toolkit.model import Problem, Return
-from toolkit.spec import get_form
+from toolkit.forms.spec import get_form
+from toolkit.pipeline import check_or_refuse
+from toolkit.returns.model import Problem, Return
 
 FORM = get_form("gov-info-2021")
 EXAMPLES = int(os.environ.get("TOOLKIT_FUZZ_EXAMPLES", "60"))

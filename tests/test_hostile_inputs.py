@@ -18,10 +18,10 @@ from click.testing import CliRunner
 from filling import complete_fields, complete_texts, fill_workbook
 from hostile import BILLION_LAUGHS, MB, deflated_zeros, hand_zip, members_of, ole_file, rezip
 
-from toolkit.check import check_or_refuse
 from toolkit.cli import main
-from toolkit.guards import Limits, UnreadableFile, read_part
-from toolkit.spec import get_form
+from toolkit.forms.spec import get_form
+from toolkit.pipeline import check_or_refuse
+from toolkit.reading.guards import Limits, UnreadableFile, read_part
 
 FORM = get_form("gov-info-2021")
 SHEET = "xl/worksheets/sheet1.xml"

@@ -9,17 +9,18 @@ import random
 import subprocess
 from pathlib import Path
 
+import office
 import openpyxl
 import pytest
+from office import OfficeJob, convert_to_pdf, fill_workbook, office_available, office_unavailable_reason, run_office_jobs
 from openpyxl.utils.cell import range_boundaries
 
-from toolkit import office
-from toolkit.errors import UserError
-from toolkit.layout import GUIDE_SHEET, META_SHEET, TEXT_AREA_COLS, TEXT_AREA_ROWS, Pos, layout_of
-from toolkit.office import OfficeJob, convert_to_pdf, fill_workbook, office_available, office_unavailable_reason, run_office_jobs
-from toolkit.rules import check_cell_text
-from toolkit.spec import get_form
-from toolkit.workbook import build_workbook
+from toolkit.core.errors import UserError
+from toolkit.forms.formulas import check_cell_text
+from toolkit.forms.layout import GUIDE_SHEET, META_SHEET, TEXT_AREA_COLS, TEXT_AREA_ROWS, Pos, layout_of
+from toolkit.forms.spec import get_form
+from toolkit.reports import pdf
+from toolkit.workbook.writer import build_workbook
 
 AGENCY, YEAR = "测试局", 2024
 needs_office = pytest.mark.skipif(not office_available(), reason=office_unavailable_reason() or "")
@@ -297,6 +298,7 @@ def test_convert_to_pdf(template, tmp_path):
 
 def test_missing_libreoffice_is_a_user_error(monkeypatch, template, tmp_path):
     monkeypatch.setattr(office, "find_soffice", lambda: None)
+    monkeypatch.setattr(pdf, "find_soffice", lambda: None)  # the product's PDF conversion looks for soffice itself
     assert not office.office_available()
     assert "未安装 LibreOffice" in office.office_unavailable_reason()
     with pytest.raises(UserError, match="未安装 LibreOffice：请运行 apt-get install"):

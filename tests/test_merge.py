@@ -15,13 +15,13 @@ from click.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from filling import complete_fields, complete_texts, fill_workbook
 
-from toolkit.check import check_or_refuse
 from toolkit.cli import main
-from toolkit.collection import merge_returns
-from toolkit.collection_docx import write_collection_docx, write_summary_docx
-from toolkit.collection_xlsx import read_collection, summary_offsets, write_collection
-from toolkit.layout import layout_of
-from toolkit.spec import get_form
+from toolkit.collection.documents import write_collection_docx, write_summary_docx
+from toolkit.collection.readback import read_collection
+from toolkit.collection.workbook import summary_offsets, write_collection
+from toolkit.forms.layout import layout_of
+from toolkit.forms.spec import get_form
+from toolkit.pipeline import check_or_refuse, merge_returns
 
 FORM = get_form("gov-info-2021")
 APPLICANTS = ["natural", "business", "research", "charity", "legal", "other"]

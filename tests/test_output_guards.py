@@ -8,8 +8,8 @@ import stat
 
 import pytest
 
-from toolkit import fileio
-from toolkit.fileio import MAX_NAME_BYTES, atomic_write_bytes, safe_filename, unique_path
+from toolkit.core import fileio
+from toolkit.core.fileio import MAX_NAME_BYTES, atomic_write_bytes, safe_filename, unique_path
 
 HOSTILE_NAMES = [
     "../../etc/passwd",

@@ -13,11 +13,11 @@ import sample_2020 as sample
 from click.testing import CliRunner
 from filling import complete_fields, complete_texts, fill_workbook, sample_workbook
 
-from docx_templates.build import build_template
 from toolkit.cli import main
-from toolkit.model import Return
-from toolkit.report import format_value, lint_template, render_report, report_context, template_variables, title_lines
-from toolkit.spec import Form, builtin_forms, get_form
+from toolkit.forms.spec import Form, builtin_forms, get_form
+from toolkit.reports.builder import build_template
+from toolkit.reports.render import format_value, lint_template, render_report, report_context, template_variables, title_lines
+from toolkit.returns.model import Return
 
 FORMS = sorted(builtin_forms())
 TEMPLATES = Path(__file__).resolve().parent.parent / "docx_templates"
@@ -325,7 +325,7 @@ def test_committed_template_is_what_the_builder_makes_from_the_spec(form_id):
     built = zipfile.ZipFile(io.BytesIO(build_template(get_form(form_id))))
     committed = zipfile.ZipFile(TEMPLATES / f"{form_id}.docx")
     for part in ("word/document.xml", "word/styles.xml"):
-        assert built.read(part) == committed.read(part), f"{form_id}.docx 已过期：请运行 python -m docx_templates.build"
+        assert built.read(part) == committed.read(part), f"{form_id}.docx 已过期：请运行 python -m toolkit.reports.builder"
 
 
 @pytest.mark.parametrize("form_id", FORMS)
@@ -364,7 +364,7 @@ def test_a_key_named_like_a_dict_method_still_means_the_cell():
     form = get_form("gov-info-2019")
     ctx = report_context(make_return(form, {}))
     ctx["t3"]["values"] = {"natural": "42"}
-    from toolkit.report import ENV
+    from toolkit.reports.render import ENV
 
     assert ENV.from_string("{{ t3.values.natural }}").render(ctx) == "42"
 

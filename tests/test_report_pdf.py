@@ -16,7 +16,7 @@ pytestmark = pytest.mark.libreoffice
 
 def _skip_reason() -> str | None:
     try:
-        from toolkit.office import find_soffice
+        from office import find_soffice
     except ImportError:
         return "toolkit.office 不可用"
     if find_soffice() is None:

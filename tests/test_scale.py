@@ -9,15 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.check import check_or_refuse
-from toolkit.collection import merge_returns
+from toolkit.pipeline import check_or_refuse, merge_returns
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from pipeline import make_returns, random_return  # noqa: E402
 
-from toolkit.spec import get_form  # noqa: E402
+from toolkit.forms.spec import get_form  # noqa: E402
 
 
 def test_benchmark_runs_and_reports_every_step(tmp_path):

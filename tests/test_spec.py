@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from toolkit.cli import main
-from toolkit.layout import layout_of
-from toolkit.spec import SpecError, builtin_forms, get_form, load_form, parse_form
+from toolkit.forms.layout import layout_of
+from toolkit.forms.spec import SpecError, builtin_forms, get_form, load_form, parse_form
 
 # A tiny but complete form: one text section, one 3×3 table with row totals, one balance rule.
 TINY = """\

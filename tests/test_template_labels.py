@@ -11,8 +11,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from toolkit.spec import builtin_forms
-from toolkit.workbook import build_workbook
+from toolkit.forms.spec import builtin_forms
+from toolkit.workbook.writer import build_workbook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from official_labels import FORMS, SECTION_PREFIXES, T2_CORNER, T4_DATA_COLUMNS, TEXT_SECTIONS

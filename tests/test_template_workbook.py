@@ -17,10 +17,10 @@ from openpyxl.utils import range_boundaries
 from openpyxl.utils.protection import hash_password
 
 import toolkit
-from toolkit.layout import META_SHEET, layout_of
-from toolkit.rules import check_cell_text, initial_values
-from toolkit.spec import builtin_forms
-from toolkit.workbook import build_workbook
+from toolkit.forms.formulas import check_cell_text, initial_values
+from toolkit.forms.layout import META_SHEET, layout_of
+from toolkit.forms.spec import builtin_forms
+from toolkit.workbook.writer import build_workbook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import official_labels as official

@@ -1,0 +1,72 @@
+"""Check a read-back return against every rule of its form: 勾稽关系, header fields, texts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from toolkit.checking.rules import rule_problems
+from toolkit.forms.layout import layout_of
+from toolkit.forms.spec import Form
+from toolkit.reading.guards import DEFAULT_LIMITS, Limits, UnreadableFile
+from toolkit.reading.interpret import read_return
+from toolkit.returns.model import WARNING, Problem, Return
+from toolkit.returns.problems import problem
+
+
+def field_problems(ret: Return) -> list[Problem]:
+    layout, out = layout_of(ret.form), []
+    for f in ret.form.fields:
+        pos = layout.fields[f.id]
+        value = ret.fields.get(f.id, "")
+        where = {"sheet": pos.sheet, "cell": pos.a1, "labels": f.label}
+        if not value:
+            out.append(problem("field_missing", label=f.label, severity=None if f.prefilled else WARNING, **where))
+        elif f.id == "agency" and ret.metadata.get("agency") and value != ret.metadata["agency"]:
+            out.append(problem("agency_mismatch", value=value, expected=ret.metadata["agency"], **where))
+        elif f.id == "year" and ret.metadata.get("year") and value != ret.metadata["year"]:
+            out.append(problem("year_mismatch", value=value, expected=ret.metadata["year"], **where))
+    return out
+
+
+def text_problems(ret: Return) -> list[Problem]:
+    layout, out = layout_of(ret.form), []
+    said = {(p.sheet, p.cell) for p in ret.problems if p.code == "text_is_formula"}  # already told why it is empty
+    for section in ret.form.text_sections:
+        pos, text = layout.texts[section.id], ret.texts.get(section.id, "")
+        where = {"sheet": pos.sheet, "cell": pos.a1}
+        if (pos.sheet, pos.a1) in said:
+            continue
+        if section.text.required and not text:
+            out.append(problem("text_missing", title=section.title, **where))
+        elif len(text) > section.text.max_length:
+            out.append(problem("text_too_long", title=section.title, length=len(text), max=section.text.max_length, **where))
+    return out
+
+
+def check_return(ret: Return) -> Return:
+    """Add the rule, field and text problems to a read-back return (in place) and return it."""
+    if ret.form is None or not ret.values:
+        return ret
+    ret.problems.extend(field_problems(ret))
+    ret.problems.extend(rule_problems(ret.form, ret.values))
+    ret.problems.extend(text_problems(ret))
+    return ret
+
+
+def check_file(path: str | Path, forms: Mapping[str, Form] | None = None, limits: Limits = DEFAULT_LIMITS) -> Return:
+    """read_return + check_return: everything known about one returned file."""
+    return check_return(read_return(path, forms, limits))
+
+
+def check_or_refuse(path: str | Path, forms: Mapping[str, Form] | None = None, limits: Limits = DEFAULT_LIMITS) -> Return:
+    """check_file, with an unreadable file turned into a Return holding one `unreadable` problem."""
+    try:
+        return check_file(path, forms, limits)
+    except UnreadableFile as e:
+        return refusal(e)
+
+
+def refusal(error: UnreadableFile) -> Return:
+    """A file that could not be read, as a Return with its one `unreadable` problem (a batch goes on)."""
+    return Return(path=error.path, form=None, problems=[problem("unreadable", reason=error.reason)])

@@ -1,0 +1,127 @@
+"""The `toolkit` command group and what every command shares: error handling, form options, progress."""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from toolkit.core.errors import UserError
+from toolkit.core.version import __version__
+from toolkit.forms.spec import SpecError, builtin_forms, get_form, known_forms
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"错误：{message}", err=True)
+    sys.exit(code)
+
+
+def handled(func):
+    """Turn expected failures into one Chinese line on stderr and exit 2: never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except UserError as e:
+            _fail(str(e))
+        except SpecError as e:
+            click.echo("表式定义有误：", err=True)
+            for line in e.problems:
+                click.echo(f"  {line}", err=True)
+            sys.exit(2)
+        except OSError as e:
+            _fail(f"{e.filename or ''}：无法读写（{e.strerror or e}）")
+        except KeyboardInterrupt:
+            _fail("已中断")
+        except Exception as e:  # a bug of ours: still one line for the clerk, never a traceback
+            _fail(f"程序内部错误，请把这一行和所用文件报告给维护者：{type(e).__name__}: {e}")
+
+    return wrapper
+
+
+def resolve_form(name: str | None):
+    try:
+        return get_form(name)
+    except KeyError:
+        known = "、".join(builtin_forms())
+        raise UserError(f"未知的表式“{name}”，可用的表式：{known}（也可给出表式 YAML 文件路径）") from None
+
+
+def extra_forms_option(func):
+    """`--form SPEC.yaml` (repeatable): returns of a user's own form are recognised too."""
+    return click.option("--form", "form_specs", multiple=True, help="另外识别的表式 YAML 文件（自定义的数据收集，可重复）")(func)
+
+
+def forms_from(specs: tuple[str, ...]) -> dict:
+    return known_forms(tuple(resolve_form(s) for s in specs))
+
+
+def make_out_dir(path: Path) -> Path:
+    """An output folder, created when missing; UserError (exit 2) when it cannot be."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"{path}：无法创建输出文件夹（{e.strerror or e}）") from None
+    return path
+
+
+def progress(iterable, total: int, label: str, quiet: bool):
+    """A progress bar on a terminal; silent in pipes, CI and with --quiet."""
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=label, unit="份", disable=quiet or not sys.stderr.isatty())
+
+
+_USAGE = (
+    (r"Missing option '(.+?)'", r"缺少必需的选项 \1"),
+    (r"Missing argument '(.+?)'", r"缺少参数 \1"),
+    (r"No such option: (\S+)", r"没有这个选项：\1"),
+    (r"No such command '(.+?)'", r"没有这个命令：\1"),
+    (r"Option '(.+?)' requires an argument", r"选项 \1 需要一个值"),
+    (r"Invalid value for '(.+?)': (.*)", r"选项 \1 的值无效：\2"),
+    (r"Got unexpected extra arguments? \((.*)\)", r"多余的参数：\1"),
+)
+
+
+def usage_message(error: click.UsageError) -> str:
+    """Click's usage errors in Chinese (the English original where no pattern fits)."""
+    text = error.format_message()
+    for pattern, chinese in _USAGE:
+        if re.match(pattern, text):
+            text = re.sub(pattern, chinese, text, count=1).rstrip(".")
+            break
+    command = error.ctx.command_path if error.ctx else "toolkit"
+    return f"{text}（运行 {command} --help 查看用法）"
+
+
+class _Group(click.Group):
+    """A group whose usage errors are one Chinese line and exit 2, like every other failure."""
+
+    def main(self, *args, **kwargs):
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.UsageError as e:
+            _fail(usage_message(e))
+        except click.Abort:
+            _fail("已中断", 1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="toolkit")
+def main() -> None:
+    """政府信息公开工作年度报告工具：生成填报模板、检查回收的表格、生成 Word 报告、汇总。"""
+
+
+@main.command("forms")
+@handled
+def forms_command() -> None:
+    """列出内置表式（标识、版本、名称）。"""
+    for form in builtin_forms().values():
+        mark = "（默认）" if form.default else ""
+        click.echo(f"{form.id}\t{form.version}\t{form.name}{mark}")

@@ -1,0 +1,105 @@
+"""`toolkit check`: read returned workbooks, report every problem, optionally annotate copies."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+from pathlib import Path
+
+import click
+
+from toolkit.cli.app import extra_forms_option, forms_from, handled, main, make_out_dir, progress
+from toolkit.core.batch import run_batch
+from toolkit.core.errors import UserError
+from toolkit.core.fileio import find_workbooks, safe_filename, unique_path
+from toolkit.pipeline import Return, annotate, check_or_refuse
+from toolkit.reading.guards import DEFAULT_LIMITS, MB
+
+JSON_SCHEMA_VERSION = 1
+_SEVERITY = {"error": "错误", "warning": "警告"}
+
+
+def summary(returns: list[Return]) -> dict[str, int]:
+    counts = {"files": len(returns), "accepted": 0, "rejected": 0, "unreadable": 0}
+    for r in returns:
+        counts[r.status] += 1
+    return counts
+
+
+def report_json(returns: list[Return]) -> dict:
+    """The stable machine-readable result (schema documented in README)."""
+    return {"schema": JSON_SCHEMA_VERSION, "files": [r.to_dict() for r in returns], "summary": summary(returns)}
+
+
+def _echo_return(r: Return) -> None:
+    who = "，".join(x for x in (r.agency, f"{r.year}年度" if r.year else "", r.form_id) if x)
+    if r.status == "accepted":
+        verdict = "通过" + (f"（{len(r.warnings)} 个警告）" if r.warnings else "")
+    elif r.status == "unreadable":
+        verdict = "无法读取"
+    else:
+        verdict = f"未通过：{len(r.errors)} 个错误，{len(r.warnings)} 个警告"
+    click.echo(f"== {r.path}" + (f"（{who}）" if who else "") + f"：{verdict}")
+    for p in sorted(r.problems, key=lambda p: p.severity != "error"):
+        click.echo(f"  [{_SEVERITY[p.severity]}] {p.message}")
+
+
+def exit_code(returns: list[Return]) -> int:
+    if any(r.status == "unreadable" for r in returns):
+        return 2
+    return 0 if all(r.accepted for r in returns) else 1
+
+
+def _annotate_all(returns: list[Return], folder: Path) -> int:
+    make_out_dir(folder)
+    taken: set[str] = set()
+    done = 0
+    for r in returns:
+        if r.problems and r.status != "unreadable":
+            try:
+                annotate(r, unique_path(folder, safe_filename(Path(r.path).stem, "_批注.xlsx"), taken))
+                done += 1
+            except Exception as e:  # one file openpyxl cannot rewrite must not stop the rest
+                click.echo(f"错误：{r.path}：无法生成批注副本（{type(e).__name__}: {e}）", err=True)
+    return done
+
+
+@main.command("check")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="输出机器可读的 JSON（结构见 README）")
+@click.option(
+    "--annotate", "annotate_dir", type=click.Path(path_type=Path), help="把有问题的文件标注后另存到此文件夹（原文件不动）"
+)
+@click.option("--jobs", type=click.IntRange(min=1), help="并行进程数（默认为全部 CPU 核）")
+@click.option(
+    "--max-size",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_LIMITS.max_file_bytes / MB,
+    show_default=True,
+    metavar="MB",
+    help="单个文件的大小上限（MB），超过的文件不读取",
+)
+@click.option("-q", "--quiet", is_flag=True, help="不显示进度条")
+@extra_forms_option
+@handled
+def check_command(paths, as_json, annotate_dir, jobs, max_size, quiet, form_specs) -> None:
+    """检查回收的填报表格（文件或文件夹，文件夹下的 .xlsx 全部检查）。"""
+    files = find_workbooks(list(paths))
+    if not files:
+        raise UserError("没有找到 .xlsx 文件：" + "、".join(map(str, paths)))
+    limits = dataclasses.replace(DEFAULT_LIMITS, max_file_bytes=int(max_size * MB))
+    check = functools.partial(check_or_refuse, forms=forms_from(form_specs), limits=limits)
+    returns = list(progress(run_batch(check, files, jobs), len(files), "检查", quiet or as_json))
+    if as_json:
+        click.echo(json.dumps(report_json(returns), ensure_ascii=False, indent=2))
+    else:
+        for r in returns:
+            _echo_return(r)
+        s = summary(returns)
+        click.echo(f"共检查 {s['files']} 份：通过 {s['accepted']} 份，有错误 {s['rejected']} 份，无法读取 {s['unreadable']} 份。")
+    if annotate_dir is not None:
+        n = _annotate_all(returns, annotate_dir)
+        if not as_json:
+            click.echo(f"已将 {n} 份有问题的文件标注后保存到：{annotate_dir}")
+    raise SystemExit(exit_code(returns))

@@ -1,0 +1,66 @@
+"""`toolkit merge`: many returns into collection.xlsx, collection.docx and summary.docx."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from toolkit.cli.app import handled, main, make_out_dir, progress, resolve_form
+from toolkit.core.batch import process_pool
+from toolkit.core.errors import UserError
+from toolkit.core.fileio import find_workbooks
+from toolkit.pipeline import FATES, Collection, Entry, merge_exit_code, merge_returns, read_agency_list, write_outputs
+
+_SEVERITY = {"error": "错误", "warning": "警告"}
+
+
+def _echo_entry(e: Entry) -> None:
+    who = "，".join(x for x in (e.ret.agency, f"{e.ret.year}年度" if e.ret.year else "") if x)
+    head = e.path or "（无文件）"
+    click.echo(f"== {head}" + (f"（{who}）" if who else "") + f"：{e.fate_label}")
+    for p in sorted(e.problems, key=lambda p: p.severity != "error"):
+        click.echo(f"  [{_SEVERITY[p.severity]}] {p.message}")
+
+
+def _echo(c: Collection, outputs: list[Path]) -> None:
+    for e in c.entries:
+        if e.fate != "accepted" or e.problems:
+            _echo_entry(e)
+    for note in c.notes:
+        click.echo(note)
+    n = c.counts()
+    parts = "，".join(f"{label} {n[fate]} 份" for fate, label in FATES.items() if n[fate])
+    click.echo(f"共 {len(c.entries)} 项：{parts}。计入汇总 {len(c.returns)} 个机关。")
+    for path in outputs:
+        click.echo(f"已生成：{path}")
+
+
+@main.command("merge")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--out-dir", "out", required=True, type=click.Path(path_type=Path), help="输出文件夹")
+@click.option("--form", "form_id", help="汇总的表式（默认为现行格式 gov-info-2021）；其他表式的报表列为“表式不符”")
+@click.option("--name", help="区域名称，用于汇总报告标题（默认“汇总”）")
+@click.option("--previous", type=click.Path(path_type=Path), help="上年的 collection.xlsx，用于跨年度核对")
+@click.option("--include-invalid", is_flag=True, help="有错误的报表也计入汇总（默认只汇总通过检查的报表）")
+@click.option("--jobs", type=click.IntRange(min=1), help="并行进程数（默认为 CPU 核数）")
+@click.option("--agencies", type=click.Path(path_type=Path), help="机关名单：决定报告顺序，并列出未报送的机关")
+@click.option("--year", type=click.IntRange(2000, 2100), help="汇总年度（默认取多数报表的年度）")
+@click.option("--template", type=click.Path(path_type=Path, dir_okay=False), help="Word 报告模板（默认用表式内置模板）")
+@click.option("-q", "--quiet", is_flag=True, help="不显示进度条")
+@handled
+def merge_command(paths, out, form_id, name, previous, include_invalid, jobs, agencies, year, template, quiet) -> None:
+    """汇总多份填报表格：collection.xlsx（状态、汇总、明细、文字、图表）、collection.docx 和 summary.docx。"""
+    form = resolve_form(form_id)
+    order = read_agency_list(agencies) if agencies else None
+    out = make_out_dir(out)
+    files = [f for f in find_workbooks(list(paths)) if out.resolve() not in f.resolve().parents]  # not our own outputs
+    if not files:
+        raise UserError("没有找到 .xlsx 文件：" + "、".join(map(str, paths)))
+    with process_pool(jobs) as pool:
+        with progress(None, len(files), "检查", quiet) as bar:
+            c = merge_returns(files, form, name, previous, include_invalid, pool, order, year, bar.update)
+        with progress(None, len(c.returns), "生成报告", quiet) as bar:
+            outputs = write_outputs(c, out, pool, template, bar.update)
+    _echo(c, outputs)
+    raise SystemExit(merge_exit_code(c))

@@ -1,0 +1,175 @@
+"""`toolkit report` (the Word report of checked returns) and `toolkit context` (the template's variable names)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from toolkit.cli.app import extra_forms_option, forms_from, handled, main, make_out_dir, progress, resolve_form
+from toolkit.core.batch import process_pool, run_batch
+from toolkit.core.errors import UserError
+from toolkit.core.fileio import atomic_write_bytes, find_workbooks, safe_filename, unique_path
+from toolkit.forms.spec import Form
+from toolkit.pipeline import Return, check_or_refuse, lint_template, render_all, template_variables
+from toolkit.reports.pdf import convert_to_pdf, find_soffice
+
+PDF_HINT = (
+    "--pdf 需要 LibreOffice，但没有找到 soffice。请先安装："
+    "Debian/Ubuntu 运行 sudo apt-get install libreoffice-writer fonts-noto-cjk；"
+    "Windows/macOS 从 https://zh-cn.libreoffice.org 下载安装并把 soffice 加入 PATH。"
+    "不加 --pdf 可只生成 Word 文件。"
+)
+
+
+@dataclass
+class _Outcome:
+    rendered: list[Path]
+    refused: list[Return]
+    unreadable: list[Return]
+
+
+def _require_soffice() -> None:
+    """Fail before rendering anything when --pdf cannot work: the clerk learns it in one second, not after 500 reports."""
+    if find_soffice() is None:
+        raise UserError(PDF_HINT)
+
+
+def _lint(template: Path, forms: list[Form]) -> None:
+    """A user template is checked against every form it will render before the first report is written."""
+    for form in forms:
+        problems = lint_template(form, template)
+        if problems:
+            lines = "\n".join(f"  {p}" for p in problems)
+            raise UserError(f"{template}：模板与表式 {form.id} 不符，请修改模板（变量名见 toolkit context {form.id}）：\n{lines}")
+
+
+def _target(ret: Return, output: Path | None, out_dir: Path | None, taken: set[str]) -> Path:
+    title = ret.form.report_title(ret.agency, ret.year if ret.year is not None else "")
+    name = safe_filename(title, ".docx")
+    if out_dir is not None:
+        return unique_path(out_dir, name, taken)
+    if output is None:
+        return Path.cwd() / name
+    return output / name if output.is_dir() else output
+
+
+def _echo_refused(ret: Return, force_helps: bool) -> None:
+    who = f"（{ret.agency}）" if ret.agency else ""
+    why = "无法读取" if ret.status == "unreadable" else f"有 {len(ret.errors)} 个错误，未生成报告"
+    click.echo(f"== {ret.path}{who}：{why}", err=True)
+    for p in ret.errors:
+        click.echo(f"  [错误] {p.message}", err=True)
+    if force_helps:
+        click.echo("  （请改正后重新检查；确需按现有数据生成报告可加 --force）", err=True)
+
+
+def _render_all(files: list[Path], output, out_dir, template, force, jobs, quiet, forms) -> _Outcome:
+    """Check every file, then render the acceptable ones: both in worker processes."""
+    outcome, taken, todo = _Outcome([], [], []), set(), []
+    with process_pool(jobs) as pool:
+        check = functools.partial(check_or_refuse, forms=forms)
+        for ret in progress(run_batch(check, files, 1, pool), len(files), "检查", quiet):
+            if ret.status == "unreadable":
+                outcome.unreadable.append(ret)
+            elif ret.form is None or (ret.errors and not force):  # an unknown form cannot be rendered even with --force
+                outcome.refused.append(ret)
+            else:
+                todo.append(ret)
+        if template is not None:
+            _lint(template, list({r.form.id: r.form for r in todo}.values()))
+        targets = [_target(r, output, out_dir, taken) for r in todo]
+        for target, data in zip(targets, progress(render_all(todo, pool, template), len(todo), "生成报告", quiet), strict=True):
+            atomic_write_bytes(target, data)
+            outcome.rendered.append(target)
+    return outcome
+
+
+def _to_pdf(docs: list[Path]) -> list[Path]:
+    pdfs: list[Path] = []
+    by_folder: dict[Path, list[Path]] = {}
+    for doc in docs:
+        by_folder.setdefault(doc.parent, []).append(doc)
+    for folder, group in by_folder.items():
+        pdfs += convert_to_pdf(group, folder, timeout=60 + 5 * len(group))
+    return pdfs
+
+
+def _plan(returns: tuple[Path, ...], output: Path | None, out_dir: Path | None) -> list[Path]:
+    files = find_workbooks(list(returns))
+    if not files:
+        raise UserError("没有找到 .xlsx 文件：" + "、".join(map(str, returns)))
+    if output is not None and out_dir is not None:
+        raise UserError("-o 与 --out-dir 不能同时使用")
+    if (len(files) > 1 or any(p.is_dir() for p in returns)) and out_dir is None:
+        raise UserError("多份报表请用 --out-dir 指定输出文件夹（每个机关一份报告）")
+    return files
+
+
+@main.command("report")
+@click.argument("returns", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="输出的 .docx 文件（只有一份报表时）")
+@click.option("--out-dir", type=click.Path(path_type=Path), help="输出文件夹：每份报表生成一份报告，文件名取报告标题")
+@click.option("--template", type=click.Path(path_type=Path, dir_okay=False), help="自定义 Word 模板（变量名见 toolkit context）")
+@click.option("--pdf", is_flag=True, help="同时用 LibreOffice 转换为 PDF（需要安装 LibreOffice）")
+@click.option("--force", is_flag=True, help="报表有错误时仍然生成报告")
+@click.option("--jobs", type=click.IntRange(min=1), help="并行进程数（默认为全部 CPU 核）")
+@click.option("-q", "--quiet", is_flag=True, help="不显示进度条")
+@extra_forms_option
+@handled
+def report_command(returns, output, out_dir, template, pdf, force, jobs, quiet, form_specs) -> None:
+    """用填好的报表生成官方格式的年度报告（Word，可选 PDF）。
+
+    RETURNS 为一个或多个 .xlsx 文件或文件夹。每份报表先检查；有错误的报表不生成报告（退出码 1），
+    除非加 --force。
+    """
+    files = _plan(returns, output, out_dir)
+    if pdf:
+        _require_soffice()
+    if template is not None and not template.is_file():
+        raise UserError(f"{template}：找不到模板文件")
+    if out_dir is not None:
+        make_out_dir(out_dir)
+    outcome = _render_all(files, output, out_dir, template, force, jobs, quiet, forms_from(form_specs))
+    for ret in outcome.unreadable + outcome.refused:
+        _echo_refused(ret, force_helps=ret.form is not None)
+    for path in outcome.rendered:
+        click.echo(f"已生成：{path}")
+    if pdf and outcome.rendered:
+        for path in _to_pdf(outcome.rendered):
+            click.echo(f"已生成：{path}")
+    _summary(files, outcome)
+    raise SystemExit(2 if outcome.unreadable else 1 if outcome.refused else 0)
+
+
+def _summary(files: list[Path], outcome: _Outcome) -> None:
+    if len(files) > 1:
+        click.echo(
+            f"共 {len(files)} 份报表：生成报告 {len(outcome.rendered)} 份，"
+            f"因错误未生成 {len(outcome.refused)} 份，无法读取 {len(outcome.unreadable)} 份。"
+        )
+
+
+@main.command("context")
+@click.argument("form_id", required=False)
+@click.option("--template", type=click.Path(path_type=Path, dir_okay=False, exists=True), help="检查此 Word 模板的变量名")
+@handled
+def context_command(form_id, template) -> None:
+    """列出报告模板可用的变量名（单元格标识及其行列标签、文字部分、基本信息）。
+
+    FORM_ID 为表式标识（默认为现行格式）或表式 YAML 路径。加 --template 时检查模板中的变量名。
+    """
+    form = resolve_form(form_id)
+    if template is not None:
+        problems = lint_template(form, template)
+        for p in problems:
+            click.echo(p)
+        verdict = f"有 {len(problems)} 处问题" if problems else "变量名全部有效"
+        click.echo(f"{template}：{verdict}（表式 {form.id}）")
+        raise SystemExit(1 if problems else 0)
+    click.echo(f"# 表式 {form.id}（{form.version}）的报告模板变量；在 Word 模板中写 {{{{ 变量名 }}}}")
+    click.echo("变量名\t类别\t含义\t说明")
+    for v in template_variables(form):
+        click.echo(f"{v.key}\t{v.kind}\t{v.label}\t{v.detail}")

@@ -1,0 +1,203 @@
+"""Merge many returns into one collection: every input's fate, the region's totals, cross-year checks.
+
+Nothing is lost: each input file ends up in exactly one entry (accepted, rejected, duplicate,
+unreadable, wrong form or wrong year), and agencies on the list that sent nothing are entries too.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Executor
+from datetime import datetime
+from pathlib import Path
+
+from toolkit.checking.check import check_or_refuse
+from toolkit.checking.rules import cross_year_problems
+from toolkit.collection.model import DEFAULT_NAME, Collection, Entry, Previous, Progress, sum_inputs
+from toolkit.collection.readback import read_collection
+from toolkit.core.batch import CHUNK, chunks, ordered_map
+from toolkit.core.fileio import find_workbooks
+from toolkit.forms.spec import Form, default_form, known_forms
+from toolkit.reading.interpret import COLLECTION, kind_of
+from toolkit.returns.model import Problem, Return
+from toolkit.returns.problems import problem
+
+# ---------------------------------------------------------------- checking in parallel
+
+
+def _check_chunk(paths: list[str], forms: dict[str, Form]) -> list[Return]:
+    """Worker: check a chunk of files (a Form travels as its YAML, parsed once per worker)."""
+    return [check_or_refuse(path, forms) for path in paths]
+
+
+def _share_keys(ret: Return) -> Return:
+    """Key the values with the form's own id strings: 10,000 unpickled returns need not hold 2M copies."""
+    if ret.form is not None:
+        ret.values = {cid: ret.values[cid] for cid in ret.form.cells if cid in ret.values}
+    return ret
+
+
+def check_all(paths: list[Path], form: Form, executor: Executor | None = None, progress: Progress | None = None) -> list[Return]:
+    """check_or_refuse for every path, in input order, in the executor's workers."""
+    forms = known_forms((form,))
+    out: list[Return] = []
+    for results in ordered_map(executor, _check_chunk, [([str(p) for p in chunk], forms) for chunk in chunks(paths, CHUNK)]):
+        out += map(_share_keys, results)
+        if progress:
+            progress(len(results))
+    return out
+
+
+# ---------------------------------------------------------------- fates
+
+
+def _initial_fate(ret: Return, form: Form) -> tuple[str, list[Problem]]:
+    if ret.status == "unreadable":
+        return "unreadable", []
+    if kind_of(ret.metadata) == COLLECTION:  # an earlier merge's output lying among the returns (the reader said so)
+        return "wrong_form", []
+    found = ret.form_id
+    if found and found != form.id:
+        version = ret.form_version
+        return "wrong_form", [problem("wrong_form", found=f"{found}（版本 {version}）", expected=form.id)]
+    return ret.status, []
+
+
+def _collection_year(rets: Iterable[Return], year: int | None) -> int | None:
+    """The year asked for, else the commonest year among the usable returns (the latest on a tie)."""
+    if year is not None:
+        return year
+    counts = Counter(r.year for r in rets if r.year is not None)
+    if not counts:
+        return None
+    return max(counts, key=lambda y: (counts[y], y))
+
+
+def _stamp(ret: Return) -> tuple:
+    """Which of two returns of one agency is newer: template time, then file time, then path."""
+    text = ret.metadata.get("generated_at", "")
+    try:
+        when = datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        when = 0.0
+    try:
+        mtime = os.stat(ret.path).st_mtime
+    except OSError:
+        mtime = 0.0
+    return (when, mtime, ret.path)
+
+
+def _mark_duplicates(entries: list[Entry]) -> None:
+    groups: dict[tuple, list[Entry]] = {}
+    for e in entries:
+        if e.fate in ("accepted", "rejected") and e.ret.form is not None:
+            key = (e.ret.agency.strip() or e.path, e.ret.year)
+            groups.setdefault(key, []).append(e)
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        newest = max(group, key=lambda e: _stamp(e.ret))
+        for e in group:
+            if e is not newest:
+                e.fate = "duplicate"
+                e.notes.append(problem("duplicate", other=newest.path))
+
+
+def classify(rets: list[Return], form: Form, year: int | None = None) -> tuple[list[Entry], int | None]:
+    """Each return's fate; the year the collection is for."""
+    entries = []
+    for ret in rets:
+        fate, notes = _initial_fate(ret, form)
+        entries.append(Entry(ret.path, ret, fate, notes))
+    usable = [e.ret for e in entries if e.fate in ("accepted", "rejected") and e.ret.form is not None]
+    year = _collection_year(usable, year)
+    for e in entries:
+        if e.fate in ("accepted", "rejected") and e.ret.year is not None and year is not None and e.ret.year != year:
+            e.fate = "wrong_year"
+            e.notes.append(problem("wrong_year", found=e.ret.year, expected=year))
+    _mark_duplicates(entries)
+    return entries, year
+
+
+def _missing(entries: list[Entry], agencies: Sequence[str]) -> list[Entry]:
+    sent = {e.ret.agency.strip() for e in entries if e.fate in ("accepted", "rejected", "duplicate")}
+    return [
+        Entry("", Return(path="", form=None, agency=name), "missing", [problem("not_returned", agency=name)])
+        for name in agencies
+        if name.strip() not in sent
+    ]
+
+
+def order_returns(rets: list[Return], agency_order: Sequence[str] | None = None) -> list[Return]:
+    """Agency-list order when given (others after it), else by agency name; path breaks ties."""
+    rank = {name.strip(): i for i, name in enumerate(agency_order or [])}
+    big = len(rank)
+    return sorted(rets, key=lambda r: (rank.get(r.agency.strip(), big), r.agency, r.path))
+
+
+# ---------------------------------------------------------------- totals and cross-year
+
+
+def _apply_previous(entries: list[Entry], form: Form, previous: Previous, year: int | None) -> list[str]:
+    notes = []
+    if previous.form_id and previous.form_id != form.id:
+        notes.append(f"上年汇总的表式为 {previous.form_id}，与本年 {form.id} 不同：只核对两种表式共有的单元格")
+    if previous.year is not None and year is not None and previous.year != year - 1:
+        notes.append(f"上年汇总的年度为 {previous.year}，不是 {year - 1}：请确认 --previous 指定的文件")
+    found = 0
+    for e in entries:
+        prev = previous.values.get(e.ret.agency.strip())
+        if e.fate in ("accepted", "rejected") and prev is not None and e.ret.values:
+            found += 1
+            e.cross_year = cross_year_problems(form, e.ret.values, prev)
+    notes.append(f"跨年度核对：{found} 个机关在上年汇总中找到对应数据")
+    return notes
+
+
+# ---------------------------------------------------------------- the API
+
+
+def _included(entries: list[Entry], include_invalid: bool) -> list[Return]:
+    fates = ("accepted", "rejected") if include_invalid else ("accepted",)
+    return [e.ret for e in entries if e.fate in fates and e.ret.form is not None and e.ret.values]
+
+
+def merge_returns(
+    paths: Sequence[str | Path],
+    form: Form | None = None,
+    name: str | None = None,
+    previous: str | Path | Previous | None = None,
+    include_invalid: bool = False,
+    executor: Executor | None = None,
+    agency_order: Sequence[str] | None = None,
+    year: int | None = None,
+    progress: Progress | None = None,
+) -> Collection:
+    """Check every return under `paths` and merge them; never raises for a bad return.
+
+    `previous` is last year's collection.xlsx (or a Previous already read); `executor` any
+    concurrent.futures.Executor (a process pool, a Dask client's executor) or None for in-process.
+    """
+    form = form or default_form()
+    files = find_workbooks(list(paths))
+    prev = _load_previous(previous)
+    rets = check_all(files, form, executor, progress)
+    entries, year = classify(rets, form, year)
+    entries += _missing(entries, agency_order or [])
+    notes = _apply_previous(entries, form, prev, year) if prev else []
+    included = order_returns(_included(entries, include_invalid), agency_order)
+    totals = sum_inputs(form, included)
+    return Collection(form, name or DEFAULT_NAME, year, entries, included, totals, notes, prev, include_invalid)
+
+
+def _load_previous(previous: str | Path | Previous | None) -> Previous | None:
+    if previous is None or isinstance(previous, Previous):
+        return previous
+    return read_collection(previous)
+
+
+def exit_code(collection: Collection) -> int:
+    """0 when every input was accepted (and nobody missing), 1 otherwise."""
+    return 0 if collection.clean else 1

@@ -1,0 +1,1 @@
+"""core: what every stage needs and none owns: errors, safe files, batches, text and years."""

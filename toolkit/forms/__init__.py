@@ -1,0 +1,1 @@
+"""forms: form specs (YAML) as typed objects, where their cells sit in a workbook, and their Excel formulas."""

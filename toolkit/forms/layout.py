@@ -1,0 +1,197 @@
+"""Where everything of a form sits in its workbook.
+
+Computed once from the spec and used by the writer (to place) and the reader (to find and to
+detect moved labels), so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from toolkit.forms.spec import Form, HeaderNode, Row, Section, Table
+
+GUIDE_SHEET = "填报说明"
+INFO_SHEET = "基本信息"
+META_SHEET = "_meta"
+TEXT_AREA_ROWS = 30
+TEXT_AREA_COLS = 10
+
+
+@dataclass(frozen=True)
+class Pos:
+    sheet: str
+    row: int  # 0-based
+    col: int
+
+    @property
+    def a1(self) -> str:
+        return xl_rowcol_to_cell(self.row, self.col)
+
+    @property
+    def ref(self) -> str:
+        """`三、依申请公开!D12`: how problems name a cell."""
+        return f"{self.sheet}!{self.a1}"
+
+
+@dataclass(frozen=True)
+class Static:
+    """A fixed piece of text (label, header, title), possibly merged over a range."""
+
+    row: int
+    col: int
+    last_row: int
+    last_col: int
+    text: str
+    style: str
+
+
+@dataclass
+class SheetLayout:
+    name: str
+    title: str
+    statics: list[Static] = field(default_factory=list)
+    widths: dict[int, float] = field(default_factory=dict)
+    heights: dict[int, float] = field(default_factory=dict)
+    freeze: tuple[int, int] | None = None
+    landscape: bool = False
+    width: int = 1
+
+
+@dataclass
+class Layout:
+    sheets: list[SheetLayout]
+    cells: dict[str, Pos]  # cell id -> position
+    rules: dict[str, Pos]  # rule id -> its check cell
+    texts: dict[str, Pos]  # section id -> top-left of its text area
+    fields: dict[str, Pos]  # field id -> value cell
+
+    def sheet(self, name: str) -> SheetLayout:
+        return next(s for s in self.sheets if s.name == name)
+
+
+def _info_sheet(form: Form, layout: Layout) -> None:
+    sheet = SheetLayout(INFO_SHEET, "基本信息", widths={0: 16, 1: 50})
+    sheet.statics.append(Static(0, 0, 0, 1, f"{form.name} · 基本信息", "title"))
+    for i, f in enumerate(form.fields, start=2):
+        sheet.statics.append(Static(i, 0, i, 0, f.label, "rowlabel"))
+        layout.fields[f.id] = Pos(INFO_SHEET, i, 1)
+        if f.hint:
+            sheet.statics.append(Static(i, 2, i, 2, f.hint, "note"))
+    sheet.widths[2] = 30
+    layout.sheets.append(sheet)
+
+
+def _text_sheet(section: Section, layout: Layout) -> None:
+    sheet = SheetLayout(section.sheet, section.title, width=TEXT_AREA_COLS)
+    last = TEXT_AREA_COLS - 1
+    sheet.statics.append(Static(0, 0, 0, last, section.title, "title"))
+    sheet.statics.append(Static(1, 0, 1, last, section.text.hint if section.text else "", "note"))
+    sheet.heights[1] = 48
+    sheet.widths = {c: 11 for c in range(TEXT_AREA_COLS)}
+    layout.texts[section.id] = Pos(section.sheet, 2, 0)
+    layout.sheets.append(sheet)
+
+
+def _header(table: Table, top: int, left: int, sheet: SheetLayout) -> None:
+    depth = table.header_depth
+
+    def place(nodes: tuple[HeaderNode, ...], row: int, col: int) -> None:
+        for n in nodes:
+            last_row = row if n.children else top + depth - 1
+            sheet.statics.append(Static(row, col, last_row, col + n.width - 1, n.label, "header"))
+            place(n.children, row + 1, col)
+            col += n.width
+
+    place(table.header, top, left)
+
+
+def _row_labels(rows: tuple[Row, ...], top: int, label_depth: int, sheet: SheetLayout) -> int:
+    """Place row labels; a group label spans its descendants' rows. Returns the next free row."""
+    row = top
+    for r in rows:
+        n = len(r.leaves())
+        if r.children:
+            sheet.statics.append(Static(row, r.depth, row + n - 1, r.depth, r.label, "rowlabel"))
+            _row_labels(r.children, row, label_depth, sheet)
+        else:
+            sheet.statics.append(Static(row, r.depth, row, label_depth - 1, r.label, "rowlabel"))
+        row += n
+    return row
+
+
+def _table(table: Table, top: int, left: int, sheet: SheetLayout, layout: Layout) -> int:
+    """Lay out one table from row `top`; returns the first row below it."""
+    width = table.label_depth + len(table.columns)
+    if table.caption:
+        sheet.statics.append(Static(top, 0, top, width - 1, table.caption, "caption"))
+        top += 1
+    depth = table.header_depth
+    if table.label_depth:
+        sheet.statics.append(Static(top, 0, top + depth - 1, table.label_depth - 1, table.corner, "corner"))
+    _header(table, top, table.label_depth, sheet)
+    top += depth
+    if table.label_depth:
+        _row_labels(table.row_tree, top, table.label_depth, sheet)
+    for i, r in enumerate(table.rows):
+        for j, c in enumerate(table.columns):
+            layout.cells[f"{table.id}.{r.id}.{c.id}"] = Pos(sheet.name, top + i, table.label_depth + j)
+    bottom = top + len(table.rows)
+    notes = "；".join(f"{c.label}（{c.note}）" for c in table.columns if c.note)
+    if notes:  # column notes (e.g. the unit of 采购总金额) go in the free row below the table
+        sheet.statics.append(Static(bottom, 0, bottom, width - 1, f"注：{notes}", "note"))
+    return bottom
+
+
+def _fit_heights(sheet: SheetLayout) -> None:
+    """Taller rows where a one-row label wraps: spreadsheets do not grow rows of written files."""
+    for s in sheet.statics:
+        if s.row != s.last_row or s.style not in ("rowlabel", "header", "checklabel", "corner"):
+            continue
+        chars = sum(sheet.widths.get(c, 9) for c in range(s.col, s.last_col + 1)) / 2 - 1
+        lines = -(-len(s.text) // max(1, int(chars)))
+        if lines > 1:
+            sheet.heights[s.row] = max(sheet.heights.get(s.row, 15), 15 * lines)
+
+
+def _table_sheet(form: Form, section: Section, layout: Layout) -> None:
+    width = max(t.label_depth + len(t.columns) for t in section.tables)
+    sheet = SheetLayout(section.sheet, section.title, width=width)
+    sheet.landscape = any(t.landscape for t in section.tables)
+    sheet.statics.append(Static(0, 0, 0, width - 1, section.title, "title"))
+    row = 2
+    for table in section.tables:
+        row = _table(table, row, 0, sheet, layout) + 1
+    label_depth = max(t.label_depth for t in section.tables)
+    for c in range(width):
+        sheet.widths[c] = 12 if c >= label_depth else (36 if c == label_depth - 1 else 16)
+    _fit_heights(sheet)
+    first = section.tables[0]
+    if len(section.tables) == 1:
+        sheet.freeze = (2 + bool(first.caption) + first.header_depth, first.label_depth)
+    rules = [r for r in form.rules if any(t.id == r.table_id for t in section.tables)]
+    if rules:
+        sheet.statics.append(Static(row, 0, row, width - 1, "校验结果（自动计算，请勿修改；出现 ✗ 时请核对数据）", "caption"))
+        row += 1
+        split = max(1, min(label_depth, width - 1))
+        for rule in rules:
+            sheet.statics.append(Static(row, 0, row, split - 1, rule.title, "checklabel"))
+            layout.rules[rule.id] = Pos(sheet.name, row, split)
+            sheet.heights[row] = 30
+            row += 1
+    layout.sheets.append(sheet)
+
+
+@lru_cache(maxsize=16)
+def layout_of(form: Form) -> Layout:
+    """The positions of every label, input, total, check cell and text area of `form`."""
+    layout = Layout([], {}, {}, {}, {})
+    _info_sheet(form, layout)
+    for section in form.sections:
+        if section.text:
+            _text_sheet(section, layout)
+        else:
+            _table_sheet(form, section, layout)
+    return layout

@@ -1,0 +1,265 @@
+"""Input guards used by every command: what a file really is, and limits that stop bombs.
+
+Every refusal is an UnreadableFile with one Chinese line saying what the file is and what to do.
+Nothing here trusts a size a file declares: zip headers can lie, so every read has a hard cap
+that holds whatever the header claims, and the whole package shares one budget of bytes and tags.
+"""
+
+from __future__ import annotations
+
+import codecs
+import struct
+import unicodedata
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from toolkit.core.errors import UserError
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one returned file may cost. A real return is ≈ 30 KB, ≈ 250 KB unpacked, ≈ 6,000 XML tags."""
+
+    max_file_bytes: int = 20 * MB
+    max_unpacked_bytes: int = 50 * MB  # all members together, declared and actually read
+    max_part_bytes: int = 20 * MB  # one member
+    max_members: int = 2000
+    max_xml_tags: int = 500_000  # all XML parts read together: bounds the memory of parsed trees
+
+
+DEFAULT_LIMITS = Limits()
+
+
+class UnreadableFile(UserError):
+    """A file that cannot be read as a return; the message names the file and the reason."""
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path, self.reason = str(path), reason
+        super().__init__(f"{path}：{reason}")
+
+
+BOMB = "疑似压缩炸弹或恶意文件，已拒绝；请在 Excel/WPS 中打开后重新保存再提交"
+DAMAGED = "请在 Excel/WPS 中打开后重新保存再提交"
+TRUNCATED = "文件已损坏（不是完整的 xlsx 压缩包，可能下载或拷贝不完整），请重新拷贝或请填报单位重新发送"
+
+_ZIP_KINDS = (
+    ("xl/workbook.bin", "这是 .xlsb 二进制工作簿，请在 Excel/WPS 中另存为 .xlsx"),
+    ("xl/vbaProject.bin", "这是含宏的工作簿（.xlsm），请在 Excel/WPS 中另存为不含宏的 .xlsx"),
+    ("word/document.xml", "这是 Word 文档，不是 Excel 工作簿，请提交填好的 .xlsx 模板"),
+    ("ppt/presentation.xml", "这是 PowerPoint 演示文稿，不是 Excel 工作簿，请提交填好的 .xlsx 模板"),
+    ("content.xml", "这是 OpenDocument（.ods）表格，请在 LibreOffice/WPS 中另存为 .xlsx"),
+)
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_CENTRAL_ENTRY = b"PK\x01\x02"
+_TEXT_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def _mb(n: int) -> str:
+    """Bytes as megabytes with at most two decimals: 20, 0.5, 0.01."""
+    return f"{n / MB:.2f}".rstrip("0").rstrip(".")
+
+
+def _legacy_workbook(path: Path) -> str:
+    if path.suffix.lower() in (".et", ".ett"):
+        return "这是 WPS 表格旧格式（.et），请在 WPS 中另存为 .xlsx"
+    return "这是 .xls 旧格式，请在 Excel/WPS 中另存为 .xlsx"
+
+
+def _ole_kind(path: Path) -> str:
+    """An OLE compound file is an encrypted OOXML package or a legacy binary document."""
+    try:
+        import olefile
+
+        with olefile.OleFileIO(str(path)) as ole:
+            streams = {"/".join(s) for s in ole.listdir()}
+    except Exception:  # olefile raises many kinds of errors on a damaged file; all mean "damaged"
+        return f"文件已损坏（无法识别的 OLE 复合文档，可能是损坏的 .xls/.et），{DAMAGED}"
+    if "EncryptionInfo" in streams or "EncryptedPackage" in streams:
+        return "工作簿设置了打开密码（已加密），请在 Excel/WPS 中取消密码后另存为 .xlsx 再提交"
+    if streams & {"Workbook", "Book"} or path.suffix.lower() in (".et", ".ett"):
+        return _legacy_workbook(path)
+    if "WordDocument" in streams:
+        return "这是 .doc 旧格式的 Word 文档，不是 Excel 工作簿，请提交填好的 .xlsx 模板"
+    if "PowerPoint Document" in streams:
+        return "这是 .ppt 旧格式的演示文稿，不是 Excel 工作簿，请提交填好的 .xlsx 模板"
+    return "这是 WPS/Office 旧格式文件（如 .et），不是 .xlsx；请在 WPS/Excel 中另存为 .xlsx"
+
+
+def _decode_text(head: bytes) -> str | None:
+    """The head of a text file as text (UTF-8, UTF-16 with BOM or GB18030), None when it is binary."""
+    encodings = ["utf-16"] if head.startswith(_TEXT_BOMS[1:]) else ["utf-8-sig", "gb18030"]
+    for encoding in encodings:
+        try:
+            text = codecs.getincrementaldecoder(encoding)().decode(head, final=False)  # a cut last char is fine
+        except UnicodeDecodeError:
+            continue
+        controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\r\n\f")
+        return text if controls == 0 else None
+    return None
+
+
+def _sniff_other(head: bytes) -> str:
+    if head.startswith(b"%PDF"):
+        return "这是 PDF 文件，不是 Excel 工作簿，请提交填好的 .xlsx 模板"
+    if not head:
+        return "文件是空的（0 字节），可能未保存完整或传输失败，请重新保存后提交"
+    text = _decode_text(head)
+    if text is None:
+        return "不是 Excel 工作簿（无法识别的文件内容，可能已损坏），请提交填好的 .xlsx 模板"
+    return _text_kind(text)
+
+
+def _text_kind(text: str) -> str:
+    lowered = text.lower()
+    if "<html" in lowered or "<table" in lowered or "<!doctype html" in lowered:
+        return "这是网页（HTML）文件改名的表格，请在 Excel/WPS 中另存为 .xlsx"
+    if not text.strip():
+        return "文件内容是空白的，请提交填好的 .xlsx 模板"
+    if "," in text or "\t" in text or "，" in text:
+        return "这是 CSV/文本文件，不是 Excel 工作簿，请使用下发的 .xlsx 模板填报"
+    return "这是文本文件，不是 Excel 工作簿，请提交填好的 .xlsx 模板"
+
+
+def _count_in_file(path: Path, needle: bytes, chunk: int = MB) -> int:
+    """Occurrences of `needle` in a file, read a chunk at a time."""
+    count, tail = 0, b""
+    with path.open("rb") as f:
+        while block := f.read(chunk):
+            data = tail + block
+            count += data.count(needle)
+            tail = data[-(len(needle) - 1) :]
+    return count
+
+
+def _check_entry_count(path: Path, limits: Limits) -> None:
+    """zipfile builds an object per central-directory entry before we can count them: count first."""
+    if _count_in_file(path, _CENTRAL_ENTRY) > limits.max_members:
+        raise UnreadableFile(path, f"压缩包成员过多（超过 {limits.max_members} 个），{BOMB}")
+
+
+def _check_members(path: Path, zf: zipfile.ZipFile, limits: Limits) -> None:
+    infos = zf.infolist()
+    if len(infos) > limits.max_members:
+        raise UnreadableFile(path, f"压缩包成员过多（{len(infos)} 个），{BOMB}")
+    if sum(i.file_size for i in infos) > limits.max_unpacked_bytes:
+        raise UnreadableFile(path, f"解压后体积异常巨大，{BOMB}")
+    if any(i.flag_bits & 0x1 for i in infos):
+        raise UnreadableFile(path, "压缩包设置了密码（已加密），请取消密码后另存为 .xlsx 再提交")
+    if any(i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) for i in infos):
+        raise UnreadableFile(path, f"压缩包使用了 Excel 不会使用的压缩方式，不是 Excel 保存的 .xlsx；{DAMAGED}")
+    names = {i.filename for i in infos}
+    for member, reason in _ZIP_KINDS:
+        if member in names:
+            raise UnreadableFile(path, reason)
+    if "xl/workbook.xml" not in names:
+        raise UnreadableFile(path, "这是一个压缩包（.zip），不是 Excel 工作簿，请提交填好的 .xlsx 模板")
+
+
+def _open_zip(path: Path, limits: Limits) -> zipfile.ZipFile:
+    _check_entry_count(path, limits)
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, EOFError, ValueError, OverflowError, struct.error, NotImplementedError):
+        # zipfile raises any of these for a damaged or crafted central directory
+        raise UnreadableFile(path, TRUNCATED) from None
+    try:
+        _check_members(path, zf, limits)
+    except UnreadableFile:
+        zf.close()
+        raise
+    return zf
+
+
+def open_package(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> zipfile.ZipFile:
+    """Open a file as an .xlsx package, refusing anything else with the reason."""
+    try:
+        return _open_package(Path(path), limits)
+    except OSError as e:  # no permission, locked by another program, a disk error: this file only
+        raise UnreadableFile(path, f"无法打开文件（{e.strerror or e}），请检查文件权限或关闭正在使用它的程序") from None
+
+
+def _open_package(path: Path, limits: Limits) -> zipfile.ZipFile:
+    if not path.is_file():
+        raise UnreadableFile(path, "文件不存在" if not path.exists() else "不是文件")
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        limit = _mb(limits.max_file_bytes)
+        raise UnreadableFile(path, f"文件过大（{_mb(size)} MB，上限 {limit} MB）；如确为正常填报文件，可用 --max-size 放宽上限")
+    with path.open("rb") as f:
+        head = f.read(4096)
+    if head.startswith(_OLE_MAGIC):
+        raise UnreadableFile(path, _ole_kind(path))
+    if not head.startswith(b"PK\x03\x04"):
+        if head.startswith(b"PK"):
+            raise UnreadableFile(path, TRUNCATED)
+        raise UnreadableFile(path, _sniff_other(head))
+    return _open_zip(path, limits)
+
+
+_CHUNK = 256 * 1024
+
+
+def _read_capped(f, cap: int) -> bytes:
+    """At most one chunk more than `cap` bytes: a single big read would make zipfile allocate it all."""
+    chunks, total = [], 0
+    while total <= cap:
+        block = f.read(_CHUNK)
+        if not block:
+            break
+        chunks.append(block)
+        total += len(block)
+    return b"".join(chunks)
+
+
+def read_part(zf: zipfile.ZipFile, name: str, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """A member's bytes, read with a hard cap whatever its header claims. KeyError when missing.
+
+    zipfile never returns more than the declared size, and this reads in small chunks and stops
+    once past the cap, so neither a lying header nor a bomb can make it hold more than about the
+    cap (twice the cap at the moment the chunks are joined)."""
+    where = zf.filename or ""
+    if zf.getinfo(name).file_size > limits.max_part_bytes:
+        raise UnreadableFile(where, f"部件 {name} 解压后过大，{BOMB}")
+    try:
+        with zf.open(name) as f:
+            data = _read_capped(f, limits.max_part_bytes)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError):
+        # damaged compressed data, a wrong CRC, a cut-off member or an encrypted one
+        raise UnreadableFile(where, f"文件已损坏（部件 {name} 无法解压），{DAMAGED}") from None
+    if len(data) > limits.max_part_bytes:
+        raise UnreadableFile(where, f"部件 {name} 解压后过大，{BOMB}")
+    return data
+
+
+class PackageBudget:
+    """Reads the XML parts of one package within limits shared by all the reads together.
+
+    A crafted workbook can list the same part a thousand times, or parts full of tiny elements
+    that cost a hundred bytes of memory each once parsed; the budget bounds both."""
+
+    def __init__(self, zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS):
+        self.zf, self.limits = zf, limits
+        self.bytes_read = self.tags_read = 0
+        self.seen: set[str] = set()
+
+    def read(self, name: str) -> bytes | None:
+        """The part's bytes, or None when the package has no such part."""
+        if name in self.seen:  # a real workbook never points two sheets at one part
+            raise UnreadableFile(self.zf.filename or "", f"工作簿多次引用同一部件 {name}，{BOMB}")
+        self.seen.add(name)
+        try:
+            data = read_part(self.zf, name, self.limits)
+        except KeyError:
+            return None
+        self.bytes_read += len(data)
+        self.tags_read += data.count(b"<")
+        where = self.zf.filename or ""
+        if self.bytes_read > self.limits.max_unpacked_bytes:
+            raise UnreadableFile(where, f"解压后体积异常巨大，{BOMB}")
+        if self.tags_read > self.limits.max_xml_tags:
+            raise UnreadableFile(where, f"XML 内容异常庞大（部件 {name}，超过 {self.limits.max_xml_tags} 个标记），{BOMB}")
+        return data

@@ -1,0 +1,82 @@
+"""Turning what a clerk typed (or pasted) into a number of the cell's kind, or saying why not."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from toolkit.forms.spec import Kind
+from toolkit.reading.ooxml import RawCell
+
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_SPACES = re.compile(r"[\s\u3000\u00a0]+")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The value read from one input cell, with the problem code it raised (if any)."""
+
+    value: int | Decimal | None
+    code: str = ""  # "" fine; see problems.CATALOGUE for the rest
+    normalised: str = ""  # for text_number: what the text was read as
+
+
+def _from_text(text: str) -> tuple[Decimal | None, str]:
+    """Accept full-width digits, thousands separators and spaces; anything else is not a number."""
+    t = _SPACES.sub("", unicodedata.normalize("NFKC", text))
+    if _THOUSANDS.match(t):
+        t = t.replace(",", "")
+    if not _PLAIN.match(t):
+        return None, ""
+    try:
+        return Decimal(t), t
+    except InvalidOperation:
+        return None, ""
+
+
+def stored_number(text: str) -> Decimal | None:
+    """A number as the file stored it, with binary-float noise (0.30000000000000004) removed."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    if not value.is_finite():
+        return None
+    if len(value.as_tuple().digits) > 15:
+        value = Decimal(repr(float(value)))
+    return value if value.is_finite() else None  # 1.0000000000000001E+400 became inf
+
+
+def _in_kind(value: Decimal, kind: Kind, code: str, normalised: str) -> Reading:
+    if value < kind.min:
+        return Reading(None, "negative" if kind.min == 0 else "too_small")
+    if value > kind.max:
+        return Reading(None, "too_large")
+    if kind.type == "integer":
+        if value != value.to_integral_value():
+            return Reading(None, "not_integer")
+        return Reading(int(value), code, normalised)
+    places = -value.normalize().as_tuple().exponent
+    if isinstance(places, int) and places > kind.decimals:
+        return Reading(value, "too_many_decimals")
+    return Reading(value, code, normalised)
+
+
+def read_number(cell: RawCell, kind: Kind) -> Reading:
+    """The value of an input cell of `kind`; blank, text and out-of-range values get a code."""
+    if cell.type == "n":
+        value = stored_number(cell.value)
+        return Reading(None, "not_a_number") if value is None else _in_kind(value, kind, "", "")
+    if cell.type == "s":
+        if not _SPACES.sub("", cell.value):
+            return Reading(None, "blank")
+        value, normalised = _from_text(cell.value)
+        if value is None:
+            return Reading(None, "not_a_number")
+        return _in_kind(value, kind, "text_number", normalised)
+    if cell.type in ("b", "e"):
+        return Reading(None, "not_a_number")
+    return Reading(None, "blank")

@@ -1,0 +1,1 @@
+"""returns: a return as data (Return), what is wrong with it (Problem) and the catalogue of problem codes."""

@@ -1,0 +1,101 @@
+"""The catalogue of problem codes: one severity and one Chinese message template each."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from toolkit.returns.model import ERROR, WARNING, Problem
+
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # the file as a whole
+    "unreadable": (ERROR, "无法读取：{reason}"),
+    # reading a cell
+    "blank": (ERROR, "未填写，无数据请填 0"),
+    "text_number": (WARNING, "数字以文本形式保存（“{value}”），已按 {normalised} 读取；建议改为数值"),
+    "not_a_number": (ERROR, "“{value}”不是数字；请只填写阿拉伯数字，不要带单位、文字或符号"),
+    "negative": (ERROR, "不能为负数（填写的是 {value}）；请填写 0 或正整数"),
+    "too_small": (ERROR, "数值 {value} 过小，低于下限 {min}"),
+    "too_large": (ERROR, "数值 {value} 过大（上限 {max}），请核对是否多填了数字或单位有误"),
+    "not_integer": (ERROR, "应为整数（填写的是 {value}）；件数、项数不能有小数"),
+    "too_many_decimals": (
+        WARNING,
+        "金额 {value} 超过 {decimals} 位小数（{unit}精确到分即 {decimals} 位；本工具的合理性检查，非格式规定）",
+    ),
+    # totals and tampering
+    "formula_changed": (ERROR, "合计公式被修改：应为 ={expected}，实际为 ={value}；请使用原模板重新填报"),
+    "total_overwritten": (ERROR, "合计公式被改写为固定值 {value}；应为公式 ={expected}，请使用原模板重新填报"),
+    "stale_total": (
+        WARNING,
+        "文件中保存的合计为 {value}，按填写数据重新计算应为 {computed}（文件未重新计算或合计被改动），以重新计算结果为准",
+    ),
+    "check_formula_changed": (ERROR, "校验公式被修改；请使用原模板重新填报"),
+    "label_changed": (
+        ERROR,
+        "此处应为“{expected}”，实际为“{value}”：表格结构被改动（可能插入、删除或移动了行列），无法可靠读取数据，请使用原模板重新填报",
+    ),
+    "missing_sheet": (ERROR, "缺少工作表“{sheet}”（可能被删除或改名），请使用原模板重新填报"),
+    "sheet_unprotected": (WARNING, "工作表保护已被取消，请注意合计和标签是否被改动"),
+    # form recognition
+    "no_metadata": (WARNING, "文件中没有表式元数据（可能把内容复制到了新工作簿），已根据工作表名和标签识别为“{form_id}”"),
+    "unknown_form": (ERROR, "无法识别的表式“{form_id}”（版本 {version}）；本工具支持：{known}"),
+    "version_mismatch": (
+        ERROR,
+        "表式版本不符：文件声明为 {form_id} 版本 {version}（指纹 {fingerprint}），本工具的 {form_id} 为版本 {our_version}（指纹 {our_fingerprint}）；请使用本年度下发的模板重新填报",
+    ),
+    "unrecognised": (ERROR, "无法识别表式：既没有表式元数据，工作表和标签也不符合任何已知表式；请使用下发的模板填报"),
+    # header fields and texts
+    "field_missing": (ERROR, "“{label}”未填写"),
+    "agency_mismatch": (ERROR, "机关名称“{value}”与模板下发的“{expected}”不一致"),
+    "year_mismatch": (ERROR, "年度为“{value}”，与模板的年度 {expected} 不符；请使用本年度的模板"),
+    "text_missing": (ERROR, "“{title}”未填写"),
+    "text_too_long": (ERROR, "“{title}”共 {length} 字，超过上限 {max} 字"),
+    "text_is_formula": (
+        ERROR,
+        "“{title}”的内容以“=”开头，被表格软件当成了公式（{value}…），文字已丢失；请在开头加一个中文字符或空格后重新填写",
+    ),
+    "text_not_text": (WARNING, "“{title}”应为文字，读到的是数值 {value}"),
+    # rules
+    "rule_failed": (ERROR, "{message}（{detail}）"),
+    "rule_warning": (WARNING, "{message}（{detail}）"),
+    # merging (toolkit merge)
+    "duplicate": (WARNING, "同一机关同一年度的重复报送：已采用较新的文件 {other}，本文件未计入汇总"),
+    "wrong_form": (ERROR, "表式为 {found}，与本次汇总的表式 {expected} 不符，未计入汇总；请使用 {expected} 模板重新填报"),
+    "collection_input": (ERROR, "这是 toolkit merge 生成的汇总文件，不是机关报表，不计入汇总"),
+    "wrong_year": (ERROR, "年度为 {found}，与本次汇总的年度 {expected} 不符，未计入汇总"),
+    "not_returned": (ERROR, "机关名单中的“{agency}”没有报送"),
+    "cross_year_failed": (ERROR, "跨年度核对：{message}（{detail}）"),
+    "cross_year_warning": (WARNING, "跨年度核对：{message}（{detail}）"),
+    "collection_mismatch": (ERROR, "汇总表被改动：此处为 {value}，各机关明细之和为 {expected}；请重新运行 toolkit merge 生成"),
+    "collection_more_mismatches": (ERROR, "另有 {count} 处汇总与明细不一致，未逐一列出；请重新运行 toolkit merge 生成"),
+    "collection_damaged": (ERROR, "汇总文件不完整或被改动（{detail}），无法核对；请重新运行 toolkit merge 生成"),
+}
+
+
+def format_number(value: int | Decimal) -> str:
+    """A figure as a clerk writes it: 12, 4166.241619 (never 4.166E+3)."""
+    return str(value) if isinstance(value, int) else format(value, "f")
+
+
+def problem(
+    code: str,
+    *,
+    sheet: str = "",
+    cell: str = "",
+    cell_id: str = "",
+    labels: str = "",
+    value: object = "",
+    expected: object = "",
+    severity: str | None = None,
+    rule: str = "",
+    expansion: tuple[tuple[str, str], ...] = (),
+    **params: object,
+) -> Problem:
+    """A Problem whose message starts with where it is: `三、依申请公开!D12「…」：…`."""
+    default_severity, template = CATALOGUE[code]
+    text = template.format(value=value, expected=expected, sheet=sheet, **params)
+    where = f"{sheet}!{cell}" if sheet and cell else sheet
+    prefix = where + (f"「{labels}」" if labels else "")
+    message = f"{prefix}：{text}" if prefix else text
+    return Problem(
+        code, severity or default_severity, message, sheet, cell, cell_id, labels, str(value), str(expected), rule, expansion
+    )

@@ -1,0 +1,115 @@
+"""Templates for one agency or a whole mailing: validated arguments, safe names, atomic files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor
+from functools import partial
+from pathlib import Path
+
+from toolkit.core.batch import run_batch
+from toolkit.core.errors import UserError
+from toolkit.core.fileio import atomic_write_bytes, safe_filename, unique_path
+from toolkit.forms.spec import Form
+from toolkit.workbook.writer import build_workbook
+
+AGENCY_COLUMN = "机关名称"
+
+
+def check_agency(name: str | None) -> str:
+    text = (name or "").strip()
+    if not text:
+        raise UserError("机关名称不能为空")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs") for ch in text):
+        raise UserError(f"机关名称“{text.encode('unicode_escape').decode()[:40]}”含有控制字符或不可见字符，请删除后重试")
+    if len(text) > 100:
+        raise UserError(f"机关名称过长（{len(text)} 字，最多 100 字）：{text[:20]}…")
+    return text
+
+
+def check_year(value: str | int | None) -> int:
+    text = str(value if value is not None else "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) != 4 or not 2000 <= int(text) <= 2100:
+        raise UserError(f"年度“{text}”不是有效的年份（应为 2000 至 2100 之间的四位数字，如 2024）")
+    return int(text)
+
+
+def template_filename(form: Form, agency: str, year: int) -> str:
+    return safe_filename(f"{agency}_{year}年_{form.id}", ".xlsx")
+
+
+def write_template(form: Form, agency: str, year: int, out: str | Path, password: str | None = None) -> Path:
+    """Write one agency's template atomically; UserError when the folder cannot take it."""
+    out = Path(out)
+    if out.is_dir():
+        out = out / template_filename(form, agency, year)
+    if not out.parent.is_dir():
+        raise UserError(f"{out}：输出文件夹不存在")
+    try:
+        atomic_write_bytes(out, build_workbook(form, agency, year, password))
+    except OSError as e:
+        raise UserError(f"{out}：无法写入（{e.strerror or e}）") from None
+    return out
+
+
+def read_agency_list(path: str | Path) -> list[str]:
+    """Agencies from a text file (one a line) or a CSV with a 机关名称 column; blanks and repeats dropped."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise UserError(f"{path}：无法读取机关名单（{e.strerror or e}）") from None
+    text = _decode(raw, path)
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    if path.suffix.lower() == ".csv" or AGENCY_COLUMN in first.split(","):
+        names = _csv_names(text, path)
+    else:
+        names = [line.strip() for line in text.splitlines()]
+    unique = list(dict.fromkeys(n for n in names if n and not n.startswith("#")))
+    if not unique:
+        raise UserError(f"{path}：机关名单是空的")
+    return [check_agency(n) for n in unique]
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise UserError(f"{path}：无法识别文件编码（请另存为 UTF-8）")
+
+
+def _csv_names(text: str, path: Path) -> list[str]:
+    reader = csv.DictReader(io.StringIO(text))
+    if AGENCY_COLUMN not in (reader.fieldnames or []):
+        raise UserError(f"{path}：CSV 中没有“{AGENCY_COLUMN}”列")
+    return [(row.get(AGENCY_COLUMN) or "").strip() for row in reader]
+
+
+def plan_mailing(form: Form, year: int, agencies: Iterable[str], out_dir: Path) -> Iterator[tuple[str, Path]]:
+    """(agency, output path) pairs with safe, distinct file names inside out_dir."""
+    taken: set[str] = set()
+    for agency in agencies:
+        yield agency, unique_path(out_dir, template_filename(form, agency, year), taken)
+
+
+def _write_planned(form: Form, year: int, password: str | None, planned: tuple[str, Path]) -> Path:
+    return write_template(form, planned[0], year, planned[1], password)
+
+
+def write_mailing(
+    form: Form,
+    year: int,
+    agencies: Iterable[str],
+    out_dir: Path,
+    password: str | None = None,
+    jobs: int | None = None,
+    executor: Executor | None = None,
+) -> Iterator[Path]:
+    """Every agency's template in out_dir (safe, distinct names), yielded as each is written."""
+    plan = list(plan_mailing(form, year, agencies, out_dir))
+    yield from run_batch(partial(_write_planned, form, year, password), plan, jobs, executor)
