@@ -19,9 +19,9 @@ from toolkit.collection.model import Collection
 from toolkit.core.fileio import atomic_write_bytes
 from toolkit.core.version import __version__
 from toolkit.forms.formulas import check_cell_text
-from toolkit.forms.layout import layout_of
+from toolkit.forms.layout import META_PREFIX, layout_of
 from toolkit.forms.spec import Form
-from toolkit.workbook.writer import _STYLES, META_PREFIX, as_number
+from toolkit.workbook.writer import _STYLES, as_number
 
 KIND = "collection"
 STATUS, SUMMARY, DETAIL, TEXTS, CHARTS = "状态", "汇总", "明细", "文字", "图表"

@@ -16,6 +16,7 @@ from toolkit.forms.spec import Form, HeaderNode, Row, Section, Table
 GUIDE_SHEET = "填报说明"
 INFO_SHEET = "基本信息"
 META_SHEET = "_meta"
+META_PREFIX = "toolkit."  # custom document properties the tool writes and reads back
 TEXT_AREA_ROWS = 30
 TEXT_AREA_COLS = 10
 

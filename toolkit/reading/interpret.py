@@ -14,14 +14,13 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from toolkit.core.text import clean_text
 from toolkit.core.years import year_of
 from toolkit.forms.formulas import formula_key, formulas_of
-from toolkit.forms.layout import INFO_SHEET, META_SHEET, Layout, layout_of
+from toolkit.forms.layout import INFO_SHEET, META_PREFIX, META_SHEET, Layout, layout_of
 from toolkit.forms.spec import Form, builtin_forms
 from toolkit.reading.guards import DEFAULT_LIMITS, Limits, UnreadableFile, open_package
 from toolkit.reading.ooxml import Workbook, XlsxError, read_xlsx
 from toolkit.reading.values import read_number, stored_number
 from toolkit.returns.model import Problem, Return
 from toolkit.returns.problems import problem
-from toolkit.workbook.writer import META_PREFIX
 
 RECOGNITION_THRESHOLD = 0.9
 

@@ -14,13 +14,12 @@ import xlsxwriter
 
 from toolkit.core.version import __version__
 from toolkit.forms.formulas import check_cell_text, formulas_of, initial_values
-from toolkit.forms.layout import GUIDE_SHEET, META_SHEET, TEXT_AREA_COLS, TEXT_AREA_ROWS, Pos, SheetLayout, layout_of
+from toolkit.forms.layout import GUIDE_SHEET, META_PREFIX, META_SHEET, TEXT_AREA_COLS, TEXT_AREA_ROWS, Pos, SheetLayout, layout_of
 from toolkit.forms.spec import Cell, Form, Kind, Rule
 from toolkit.returns.model import Return
 
 INPUT_FILL, TOTAL_FILL, FIXED_FILL = "#FFF2CC", "#DDEBF7", "#EDEDED"
 OK_FILL, BAD_FILL, WARN_FILL = "#C6EFCE", "#FFC7CE", "#FFEB9C"
-META_PREFIX = "toolkit."
 
 _STYLES = {
     "title": {"bold": True, "font_size": 14, "align": "center", "valign": "vcenter"},
