@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import sys
+import traceback
 from pathlib import Path
 
 import click
@@ -13,14 +14,29 @@ from toolkit.core.errors import UserError
 from toolkit.core.version import __version__
 from toolkit.forms.spec import SpecError, builtin_forms, get_form, known_forms
 
+EXIT_OK, EXIT_PROBLEMS, EXIT_CANNOT_RUN, EXIT_INTERNAL = 0, 1, 2, 3
+DEBUG_FLAG = "--debug"
+_settings = {"debug": False}  # `--debug` anywhere on the command line: tracebacks are shown
 
-def _fail(message: str, code: int = 2) -> None:
+
+def _fail(message: str, code: int = EXIT_CANNOT_RUN) -> None:
+    if _settings["debug"]:
+        traceback.print_exc(file=sys.stderr)
     click.echo(f"错误：{message}", err=True)
     sys.exit(code)
 
 
+def _internal(e: Exception) -> None:
+    """A bug of ours, not the user's file: its own exit code and one line saying how to report it."""
+    _fail(
+        "程序内部错误（这是 toolkit 的缺陷，不是您的文件或操作有误）。请把这一行、所运行的命令和所用文件发给维护者；"
+        f"加 {DEBUG_FLAG} 重新运行可显示详细信息：{type(e).__name__}: {e}",
+        EXIT_INTERNAL,
+    )
+
+
 def handled(func):
-    """Turn expected failures into one Chinese line on stderr and exit 2: never a traceback."""
+    """Turn failures into one Chinese line on stderr: exit 2 when the command cannot run, 3 for a bug of ours."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -32,13 +48,13 @@ def handled(func):
             click.echo("表式定义有误：", err=True)
             for line in e.problems:
                 click.echo(f"  {line}", err=True)
-            sys.exit(2)
+            sys.exit(EXIT_CANNOT_RUN)
         except OSError as e:
             _fail(f"{e.filename or ''}：无法读写（{e.strerror or e}）")
         except KeyboardInterrupt:
             _fail("已中断")
-        except Exception as e:  # a bug of ours: still one line for the clerk, never a traceback
-            _fail(f"程序内部错误，请把这一行和所用文件报告给维护者：{type(e).__name__}: {e}")
+        except Exception as e:  # never a traceback for the clerk (unless --debug)
+            _internal(e)
 
     return wrapper
 
@@ -101,10 +117,15 @@ def usage_message(error: click.UsageError) -> str:
 class _Group(click.Group):
     """A group whose usage errors are one Chinese line and exit 2, like every other failure."""
 
-    def main(self, *args, **kwargs):
+    def main(self, args=None, *rest, **kwargs):
+        args = list(sys.argv[1:] if args is None else args)
+        options = args[: args.index("--")] if "--" in args else args
+        _settings["debug"] = DEBUG_FLAG in options  # accepted before or after the command name
+        if _settings["debug"]:
+            args.remove(DEBUG_FLAG)
         kwargs["standalone_mode"] = False
         try:
-            code = super().main(*args, **kwargs)
+            code = super().main(args, *rest, **kwargs)
         except click.UsageError as e:
             _fail(usage_message(e))
         except click.Abort:
@@ -114,8 +135,12 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="toolkit")
-def main() -> None:
-    """政府信息公开工作年度报告工具：生成填报模板、检查回收的表格、生成 Word 报告、汇总。"""
+@click.option("--debug", is_flag=True, help="出错时显示详细的调用栈（向维护者报告问题时使用；也可写在命令之后）")
+def main(debug: bool) -> None:
+    """政府信息公开工作年度报告工具：生成填报模板、检查回收的表格、生成 Word 报告、汇总。
+
+    退出码：0 全部通过；1 输入有问题（已逐条列出）；2 命令无法执行；3 程序内部错误。
+    """
 
 
 @main.command("forms")

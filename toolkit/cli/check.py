@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 from pathlib import Path
 
 import click
 
 from toolkit.cli.app import extra_forms_option, forms_from, handled, main, make_out_dir, progress
+from toolkit.cli.printing import echo_file, echo_json, result_json
 from toolkit.core.batch import run_batch
 from toolkit.core.errors import UserError
 from toolkit.core.fileio import find_workbooks, safe_filename, unique_path
 from toolkit.pipeline import Return, annotate, check_or_refuse
 from toolkit.reading.guards import DEFAULT_LIMITS, MB
-
-JSON_SCHEMA_VERSION = 1
-_SEVERITY = {"error": "错误", "warning": "警告"}
 
 
 def summary(returns: list[Return]) -> dict[str, int]:
@@ -29,20 +26,21 @@ def summary(returns: list[Return]) -> dict[str, int]:
 
 def report_json(returns: list[Return]) -> dict:
     """The stable machine-readable result (schema documented in README)."""
-    return {"schema": JSON_SCHEMA_VERSION, "files": [r.to_dict() for r in returns], "summary": summary(returns)}
+    return result_json([r.to_dict() for r in returns], summary(returns))
+
+
+def who(r: Return) -> tuple[str, ...]:
+    return (r.agency, f"{r.year}年度" if r.year else "", r.form_id)
 
 
 def _echo_return(r: Return) -> None:
-    who = "，".join(x for x in (r.agency, f"{r.year}年度" if r.year else "", r.form_id) if x)
     if r.status == "accepted":
         verdict = "通过" + (f"（{len(r.warnings)} 个警告）" if r.warnings else "")
     elif r.status == "unreadable":
         verdict = "无法读取"
     else:
         verdict = f"未通过：{len(r.errors)} 个错误，{len(r.warnings)} 个警告"
-    click.echo(f"== {r.path}" + (f"（{who}）" if who else "") + f"：{verdict}")
-    for p in sorted(r.problems, key=lambda p: p.severity != "error"):
-        click.echo(f"  [{_SEVERITY[p.severity]}] {p.message}")
+    echo_file(r.path, who(r), verdict, r.problems)
 
 
 def exit_code(returns: list[Return]) -> int:
@@ -92,7 +90,7 @@ def check_command(paths, as_json, annotate_dir, jobs, max_size, quiet, form_spec
     check = functools.partial(check_or_refuse, forms=forms_from(form_specs), limits=limits)
     returns = list(progress(run_batch(check, files, jobs), len(files), "检查", quiet or as_json))
     if as_json:
-        click.echo(json.dumps(report_json(returns), ensure_ascii=False, indent=2))
+        echo_json(report_json(returns))
     else:
         for r in returns:
             _echo_return(r)

@@ -7,26 +7,18 @@ from pathlib import Path
 import click
 
 from toolkit.cli.app import handled, main, make_out_dir, progress, resolve_form
+from toolkit.cli.printing import echo_file, echo_json, result_json
 from toolkit.core.batch import process_pool
 from toolkit.core.errors import UserError
 from toolkit.core.fileio import find_workbooks
-from toolkit.pipeline import FATES, Collection, Entry, merge_exit_code, merge_returns, read_agency_list, write_outputs
-
-_SEVERITY = {"error": "错误", "warning": "警告"}
-
-
-def _echo_entry(e: Entry) -> None:
-    who = "，".join(x for x in (e.ret.agency, f"{e.ret.year}年度" if e.ret.year else "") if x)
-    head = e.path or "（无文件）"
-    click.echo(f"== {head}" + (f"（{who}）" if who else "") + f"：{e.fate_label}")
-    for p in sorted(e.problems, key=lambda p: p.severity != "error"):
-        click.echo(f"  [{_SEVERITY[p.severity]}] {p.message}")
+from toolkit.pipeline import FATES, Collection, merge_exit_code, merge_returns, read_agency_list, write_outputs
 
 
 def _echo(c: Collection, outputs: list[Path]) -> None:
     for e in c.entries:
         if e.fate != "accepted" or e.problems:
-            _echo_entry(e)
+            who = (e.ret.agency, f"{e.ret.year}年度" if e.ret.year else "")
+            echo_file(e.path or "（无文件）", who, e.fate_label, e.problems)
     for note in c.notes:
         click.echo(note)
     n = c.counts()
@@ -34,6 +26,13 @@ def _echo(c: Collection, outputs: list[Path]) -> None:
     click.echo(f"共 {len(c.entries)} 项：{parts}。计入汇总 {len(c.returns)} 个机关。")
     for path in outputs:
         click.echo(f"已生成：{path}")
+
+
+def merge_json(c: Collection, outputs: list[Path]) -> dict:
+    """`merge --json`: check's shape, each file with its fate; the summary counts fates."""
+    summary = {"files": len(c.entries), **c.counts(), "included": len(c.returns)}
+    extra = {"year": c.year, "form_id": c.form.id, "notes": c.notes, "outputs": [str(p) for p in outputs]}
+    return result_json([e.to_dict() for e in c.entries], summary, **extra)
 
 
 @main.command("merge")
@@ -47,9 +46,10 @@ def _echo(c: Collection, outputs: list[Path]) -> None:
 @click.option("--agencies", type=click.Path(path_type=Path), help="机关名单：决定报告顺序，并列出未报送的机关")
 @click.option("--year", type=click.IntRange(2000, 2100), help="汇总年度（默认取多数报表的年度）")
 @click.option("--template", type=click.Path(path_type=Path, dir_okay=False), help="Word 报告模板（默认用表式内置模板）")
+@click.option("--json", "as_json", is_flag=True, help="输出机器可读的 JSON（与 check --json 结构相同，见 README）")
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度条")
 @handled
-def merge_command(paths, out, form_id, name, previous, include_invalid, jobs, agencies, year, template, quiet) -> None:
+def merge_command(paths, out, form_id, name, previous, include_invalid, jobs, agencies, year, template, as_json, quiet) -> None:
     """汇总多份填报表格：collection.xlsx（状态、汇总、明细、文字、图表）、collection.docx 和 summary.docx。"""
     form = resolve_form(form_id)
     order = read_agency_list(agencies) if agencies else None
@@ -57,10 +57,14 @@ def merge_command(paths, out, form_id, name, previous, include_invalid, jobs, ag
     files = [f for f in find_workbooks(list(paths)) if out.resolve() not in f.resolve().parents]  # not our own outputs
     if not files:
         raise UserError("没有找到 .xlsx 文件：" + "、".join(map(str, paths)))
+    quiet = quiet or as_json
     with process_pool(jobs) as pool:
         with progress(None, len(files), "检查", quiet) as bar:
             c = merge_returns(files, form, name, previous, include_invalid, pool, order, year, bar.update)
         with progress(None, len(c.returns), "生成报告", quiet) as bar:
             outputs = write_outputs(c, out, pool, template, bar.update)
-    _echo(c, outputs)
+    if as_json:
+        echo_json(merge_json(c, outputs))
+    else:
+        _echo(c, outputs)
     raise SystemExit(merge_exit_code(c))

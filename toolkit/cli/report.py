@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 
 from toolkit.cli.app import extra_forms_option, forms_from, handled, main, make_out_dir, progress, resolve_form
+from toolkit.cli.printing import echo_file, echo_json, result_json
 from toolkit.core.batch import process_pool, run_batch
 from toolkit.core.errors import UserError
 from toolkit.core.fileio import atomic_write_bytes, find_workbooks, safe_filename, unique_path
@@ -29,6 +30,18 @@ class _Outcome:
     rendered: list[Path]
     refused: list[Return]
     unreadable: list[Return]
+    checked: list[Return] = field(default_factory=list)  # every file, in input order
+    reports: dict[int, Path] = field(default_factory=dict)  # id(return) -> its report
+
+    def to_json(self, pdfs: dict[Path, Path]) -> dict:
+        """`report --json`: check's shape, each file with the report (and PDF) made from it, or null."""
+        files = []
+        for ret in self.checked:
+            doc = self.reports.get(id(ret))
+            pdf = pdfs.get(doc) if doc else None
+            files.append({**ret.to_dict(), "report": str(doc) if doc else None, "pdf": str(pdf) if pdf else None})
+        summary = {"files": len(self.checked), "reports": len(self.rendered), "refused": len(self.refused)}
+        return result_json(files, {**summary, "unreadable": len(self.unreadable)})
 
 
 def _require_soffice() -> None:
@@ -57,11 +70,8 @@ def _target(ret: Return, output: Path | None, out_dir: Path | None, taken: set[s
 
 
 def _echo_refused(ret: Return, force_helps: bool) -> None:
-    who = f"（{ret.agency}）" if ret.agency else ""
     why = "无法读取" if ret.status == "unreadable" else f"有 {len(ret.errors)} 个错误，未生成报告"
-    click.echo(f"== {ret.path}{who}：{why}", err=True)
-    for p in ret.errors:
-        click.echo(f"  [错误] {p.message}", err=True)
+    echo_file(ret.path, (ret.agency,), why, ret.errors, err=True)
     if force_helps:
         click.echo("  （请改正后重新检查；确需按现有数据生成报告可加 --force）", err=True)
 
@@ -72,6 +82,7 @@ def _render_all(files: list[Path], output, out_dir, template, force, jobs, quiet
     with process_pool(jobs) as pool:
         check = functools.partial(check_or_refuse, forms=forms)
         for ret in progress(run_batch(check, files, 1, pool), len(files), "检查", quiet):
+            outcome.checked.append(ret)
             if ret.status == "unreadable":
                 outcome.unreadable.append(ret)
             elif ret.form is None or (ret.errors and not force):  # an unknown form cannot be rendered even with --force
@@ -81,19 +92,22 @@ def _render_all(files: list[Path], output, out_dir, template, force, jobs, quiet
         if template is not None:
             _lint(template, list({r.form.id: r.form for r in todo}.values()))
         targets = [_target(r, output, out_dir, taken) for r in todo]
-        for target, data in zip(targets, progress(render_all(todo, pool, template), len(todo), "生成报告", quiet), strict=True):
+        rendered = progress(render_all(todo, pool, template), len(todo), "生成报告", quiet)
+        for ret, target, data in zip(todo, targets, rendered, strict=True):
             atomic_write_bytes(target, data)
             outcome.rendered.append(target)
+            outcome.reports[id(ret)] = target
     return outcome
 
 
-def _to_pdf(docs: list[Path]) -> list[Path]:
-    pdfs: list[Path] = []
+def _to_pdf(docs: list[Path]) -> dict[Path, Path]:
+    """Each document's PDF beside it, converted one folder at a time."""
+    pdfs: dict[Path, Path] = {}
     by_folder: dict[Path, list[Path]] = {}
     for doc in docs:
         by_folder.setdefault(doc.parent, []).append(doc)
     for folder, group in by_folder.items():
-        pdfs += convert_to_pdf(group, folder, timeout=60 + 5 * len(group))
+        pdfs.update(zip(group, convert_to_pdf(group, folder, timeout=60 + 5 * len(group)), strict=True))
     return pdfs
 
 
@@ -116,10 +130,11 @@ def _plan(returns: tuple[Path, ...], output: Path | None, out_dir: Path | None) 
 @click.option("--pdf", is_flag=True, help="同时用 LibreOffice 转换为 PDF（需要安装 LibreOffice）")
 @click.option("--force", is_flag=True, help="报表有错误时仍然生成报告")
 @click.option("--jobs", type=click.IntRange(min=1), help="并行进程数（默认为全部 CPU 核）")
+@click.option("--json", "as_json", is_flag=True, help="输出机器可读的 JSON（与 check --json 结构相同，见 README）")
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度条")
 @extra_forms_option
 @handled
-def report_command(returns, output, out_dir, template, pdf, force, jobs, quiet, form_specs) -> None:
+def report_command(returns, output, out_dir, template, pdf, force, jobs, as_json, quiet, form_specs) -> None:
     """用填好的报表生成官方格式的年度报告（Word，可选 PDF）。
 
     RETURNS 为一个或多个 .xlsx 文件或文件夹。每份报表先检查；有错误的报表不生成报告（退出码 1），
@@ -132,16 +147,21 @@ def report_command(returns, output, out_dir, template, pdf, force, jobs, quiet, 
         raise UserError(f"{template}：找不到模板文件")
     if out_dir is not None:
         make_out_dir(out_dir)
-    outcome = _render_all(files, output, out_dir, template, force, jobs, quiet, forms_from(form_specs))
+    outcome = _render_all(files, output, out_dir, template, force, jobs, quiet or as_json, forms_from(form_specs))
+    pdfs = _to_pdf(outcome.rendered) if pdf and outcome.rendered else {}
+    if as_json:
+        echo_json(outcome.to_json(pdfs))
+    else:
+        _echo(files, outcome, pdfs)
+    raise SystemExit(2 if outcome.unreadable else 1 if outcome.refused else 0)
+
+
+def _echo(files: list[Path], outcome: _Outcome, pdfs: dict[Path, Path]) -> None:
     for ret in outcome.unreadable + outcome.refused:
         _echo_refused(ret, force_helps=ret.form is not None)
-    for path in outcome.rendered:
+    for path in [*outcome.rendered, *pdfs.values()]:
         click.echo(f"已生成：{path}")
-    if pdf and outcome.rendered:
-        for path in _to_pdf(outcome.rendered):
-            click.echo(f"已生成：{path}")
     _summary(files, outcome)
-    raise SystemExit(2 if outcome.unreadable else 1 if outcome.refused else 0)
 
 
 def _summary(files: list[Path], outcome: _Outcome) -> None:

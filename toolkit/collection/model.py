@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from toolkit.forms.spec import Form
 from toolkit.returns.model import ERROR, WARNING, Problem, Return
@@ -49,6 +50,19 @@ class Entry:
     @property
     def fate_label(self) -> str:
         return FATES[self.fate]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The return's own JSON (as `check --json` gives it) with the merge's fate and every problem of the entry."""
+        problems = self.problems
+        return {
+            **self.ret.to_dict(),
+            "path": self.path,
+            "fate": self.fate,
+            "fate_label": self.fate_label,
+            "errors": sum(p.severity == ERROR for p in problems),
+            "warnings": sum(p.severity == WARNING for p in problems),
+            "problems": [p.to_dict() for p in problems],
+        }
 
 
 @dataclass

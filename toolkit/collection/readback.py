@@ -51,6 +51,16 @@ def _value(text: str, form: Form | None, cid: str, where: str) -> int | Decimal:
     return value
 
 
+def damaged_claims(meta: Mapping[str, str]) -> list[str]:
+    """What a collection file says about itself that cannot be true: a year that is no year, a count that is no count."""
+    out = []
+    if year_of(meta.get("year")) is None:
+        out.append(f"文件声明的年度“{meta.get('year', '')[:20]}”不是有效的年份")
+    if count_of(meta.get("agencies")) is None:
+        out.append(f"文件声明的机关数“{meta.get('agencies', '')[:20]}”不是有效的数目")
+    return out
+
+
 def _detail_ids(sheet: Sheet) -> list[str]:
     ids, col = [], len(DETAIL_LEAD)
     while sheet.text(DETAIL_HEADER_ROWS - 1, col):
@@ -103,6 +113,8 @@ def read_collection(path: str | Path) -> Previous:
         raise UserError(f"{path}：不是 toolkit merge 生成的汇总文件（collection.xlsx），不能用作 --previous")
     form = builtin_forms().get(meta.get("form_id", ""))
     try:
+        for claim in damaged_claims(meta):
+            raise DamagedCollection("", claim)
         rows = detail_rows(book, meta, form)
     except DamagedCollection as e:
         raise UserError(f"{path}：上年汇总文件已损坏或被改动（{e}），请用 toolkit merge 重新生成") from None
@@ -140,6 +152,9 @@ def verify_collection(book: Workbook, path: str, meta: Mapping[str, str], forms:
         )
         return ret
     ret.form = form
+    ret.problems += [problem("collection_damaged", detail=claim) for claim in damaged_claims(meta)]
+    if ret.problems:
+        return ret
     try:
         rows = detail_rows(book, meta, form)
     except DamagedCollection as e:
