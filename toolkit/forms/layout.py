@@ -6,12 +6,14 @@ detect moved labels), so the two cannot disagree.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from toolkit.forms.spec import Form, HeaderNode, Row, Section, Table
+from toolkit.forms.spec import Column, Form, HeaderNode, Row, Section, Table
 
 GUIDE_SHEET = "填报说明"
 INFO_SHEET = "基本信息"
@@ -47,6 +49,7 @@ class Static:
     last_col: int
     text: str
     style: str
+    column: Column | None = None  # the column a leaf header heads
 
 
 @dataclass
@@ -96,53 +99,68 @@ def _text_sheet(section: Section, layout: Layout) -> None:
     layout.sheets.append(sheet)
 
 
-def _header(table: Table, top: int, left: int, sheet: SheetLayout) -> None:
-    depth = table.header_depth
+@dataclass(frozen=True)
+class TableGrid:
+    """One table drawn from its own top-left corner: the same grid in the workbook and in the Word report."""
 
-    def place(nodes: tuple[HeaderNode, ...], row: int, col: int) -> None:
-        for n in nodes:
-            last_row = row if n.children else top + depth - 1
-            sheet.statics.append(Static(row, col, last_row, col + n.width - 1, n.label, "header"))
-            place(n.children, row + 1, col)
-            col += n.width
-
-    place(table.header, top, left)
+    statics: tuple[Static, ...]  # caption, corner, column headers, row labels, in that order
+    cells: dict[str, tuple[int, int]]  # cell id -> (row, col)
+    height: int
+    width: int
 
 
-def _row_labels(rows: tuple[Row, ...], top: int, label_depth: int, sheet: SheetLayout) -> int:
-    """Place row labels; a group label spans its descendants' rows. Returns the next free row."""
+def _header(nodes: tuple[HeaderNode, ...], row: int, col: int, last_row: int) -> Iterator[Static]:
+    """A group spans its leaves; a leaf reaches down to the last header row (and knows its column)."""
+    for n in nodes:
+        yield Static(row, col, row if n.children else last_row, col + n.width - 1, n.label, "header", n.column)
+        yield from _header(n.children, row + 1, col, last_row)
+        col += n.width
+
+
+def _row_labels(rows: tuple[Row, ...], top: int, label_depth: int) -> Iterator[Static]:
+    """A group label spans its descendants' rows in its own column; a leaf spans the remaining label columns."""
     row = top
     for r in rows:
         n = len(r.leaves())
         if r.children:
-            sheet.statics.append(Static(row, r.depth, row + n - 1, r.depth, r.label, "rowlabel"))
-            _row_labels(r.children, row, label_depth, sheet)
+            yield Static(row, r.depth, row + n - 1, r.depth, r.label, "rowlabel")
+            yield from _row_labels(r.children, row, label_depth)
         else:
-            sheet.statics.append(Static(row, r.depth, row, label_depth - 1, r.label, "rowlabel"))
+            yield Static(row, r.depth, row, label_depth - 1, r.label, "rowlabel")
         row += n
-    return row
 
 
-def _table(table: Table, top: int, left: int, sheet: SheetLayout, layout: Layout) -> int:
-    """Lay out one table from row `top`; returns the first row below it."""
-    width = table.label_depth + len(table.columns)
+def table_grid(table: Table) -> TableGrid:
+    """The grid of a spec table: caption row (when there is one), header rows, then one row per leaf row."""
+    labels, depth = table.label_depth, table.header_depth
+    width = labels + len(table.columns)
+    statics: list[Static] = []
+    top = 0
     if table.caption:
-        sheet.statics.append(Static(top, 0, top, width - 1, table.caption, "caption"))
-        top += 1
-    depth = table.header_depth
-    if table.label_depth:
-        sheet.statics.append(Static(top, 0, top + depth - 1, table.label_depth - 1, table.corner, "corner"))
-    _header(table, top, table.label_depth, sheet)
-    top += depth
-    if table.label_depth:
-        _row_labels(table.row_tree, top, table.label_depth, sheet)
-    for i, r in enumerate(table.rows):
-        for j, c in enumerate(table.columns):
-            layout.cells[f"{table.id}.{r.id}.{c.id}"] = Pos(sheet.name, top + i, table.label_depth + j)
-    bottom = top + len(table.rows)
+        statics.append(Static(0, 0, 0, width - 1, table.caption, "caption"))
+        top = 1
+    if labels:
+        statics.append(Static(top, 0, top + depth - 1, labels - 1, table.corner, "corner"))
+    statics += _header(table.header, top, labels, top + depth - 1)
+    body = top + depth
+    if labels:
+        statics += _row_labels(table.row_tree, body, labels)
+    cells = {
+        f"{table.id}.{r.id}.{c.id}": (body + i, labels + j) for i, r in enumerate(table.rows) for j, c in enumerate(table.columns)
+    }
+    return TableGrid(tuple(statics), cells, body + len(table.rows), width)
+
+
+def _table(table: Table, top: int, sheet: SheetLayout, layout: Layout) -> int:
+    """Lay out one table from row `top`; returns the first row below it."""
+    grid = table_grid(table)
+    sheet.statics += [dataclasses.replace(s, row=s.row + top, last_row=s.last_row + top) for s in grid.statics]
+    for cell_id, (row, col) in grid.cells.items():
+        layout.cells[cell_id] = Pos(sheet.name, top + row, col)
+    bottom = top + grid.height
     notes = "；".join(f"{c.label}（{c.note}）" for c in table.columns if c.note)
     if notes:  # column notes (e.g. the unit of 采购总金额) go in the free row below the table
-        sheet.statics.append(Static(bottom, 0, bottom, width - 1, f"注：{notes}", "note"))
+        sheet.statics.append(Static(bottom, 0, bottom, grid.width - 1, f"注：{notes}", "note"))
     return bottom
 
 
@@ -164,7 +182,7 @@ def _table_sheet(form: Form, section: Section, layout: Layout) -> None:
     sheet.statics.append(Static(0, 0, 0, width - 1, section.title, "title"))
     row = 2
     for table in section.tables:
-        row = _table(table, row, 0, sheet, layout) + 1
+        row = _table(table, row, sheet, layout) + 1
     label_depth = max(t.label_depth for t in section.tables)
     for c in range(width):
         sheet.widths[c] = 12 if c >= label_depth else (36 if c == label_depth - 1 else 16)

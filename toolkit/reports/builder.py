@@ -26,7 +26,8 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, Twips
 
-from toolkit.forms.spec import Form, HeaderNode, Row, Section, Table, builtin_forms, get_form
+from toolkit.forms.layout import Static, table_grid
+from toolkit.forms.spec import Form, Row, Section, Table, builtin_forms, get_form
 
 HERE = Path(str(resources.files("docx_templates")))  # where the shipped templates live
 
@@ -265,48 +266,24 @@ class Placed:
     style: str
 
 
-def _header_cells(nodes: tuple[HeaderNode, ...], top: int, left: int, depth: int) -> Iterator[Placed]:
-    """The multi-level column header: a group spans its leaves; a leaf reaches down to the last header row."""
-    col = left
-    for node in nodes:
-        if node.column is not None:
-            note = f"\n（{node.column.note}）" if node.column.note else ""
-            yield Placed(top, col, depth - top, 1, node.label + note, "表头")
-        else:
-            yield Placed(top, col, 1, node.width, node.label, "表头")
-            yield from _header_cells(node.children, top + 1, col, depth)
-        col += node.width
+_WORD_STYLES = {"caption": "表格标题", "header": "表头", "rowlabel": "表格文字"}
 
 
-def _row_cells(rows: tuple[Row, ...], top: int, label_depth: int) -> Iterator[Placed]:
-    """Row labels: a group spans its leaves in its own column; a leaf spans the remaining label columns."""
-    r = top
-    for row in rows:
-        n = len(row.leaves())
-        if row.children:
-            yield Placed(r, row.depth, n, 1, row.label, "表格文字")
-            yield from _row_cells(row.children, r, label_depth)
-        elif label_depth:
-            yield Placed(r, row.depth, 1, label_depth - row.depth, row.label, "表格文字")
-        r += n
+def _placed(s: Static) -> Placed:
+    """A piece of the workbook's grid as Word draws it: a column's note under its header, the corner by its length."""
+    style = _WORD_STYLES.get(s.style) or (
+        "表头" if len(s.text) <= 8 else "表格文字"
+    )  # 信息内容 is a header; 表三's note is prose
+    note = f"\n（{s.column.note}）" if s.column is not None and s.column.note else ""
+    return Placed(s.row, s.col, s.last_row - s.row + 1, s.last_col - s.col + 1, s.text + note, style)
 
 
 def table_layout(table: Table) -> tuple[int, int, list[Placed]]:
-    """The whole grid of a spec table: (rows, columns, placed cells), caption row first when there is one."""
-    labels = table.label_depth
-    top = 1 if table.caption else 0
-    ncols = labels + len(table.columns)
-    cells = [Placed(0, 0, 1, ncols, table.caption, "表格标题")] if table.caption else []
-    if labels:
-        corner_style = "表头" if len(table.corner) <= 8 else "表格文字"  # 信息内容 is a header; 表三's note is prose
-        cells.append(Placed(top, 0, table.header_depth, labels, table.corner, corner_style))
-    cells += _header_cells(table.header, top, labels, top + table.header_depth)
-    body = top + table.header_depth
-    cells += _row_cells(table.row_tree, body, labels)
-    for i, row in enumerate(table.rows):
-        for j, column in enumerate(table.columns):
-            cells.append(Placed(body + i, labels + j, 1, 1, f"{{{{ {table.id}.{row.id}.{column.id} }}}}", "表格数字"))
-    return body + len(table.rows), ncols, cells
+    """The whole grid of a spec table, from the layout the workbook uses: (rows, columns, placed cells)."""
+    grid = table_grid(table)
+    cells = [_placed(s) for s in grid.statics]
+    cells += [Placed(row, col, 1, 1, f"{{{{ {cell_id} }}}}", "表格数字") for cell_id, (row, col) in grid.cells.items()]
+    return grid.height, grid.width, cells
 
 
 def column_widths(table: Table, total_mm: float) -> list[float]:
