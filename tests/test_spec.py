@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
+import pickle
 import re
+from importlib import resources
 
 import openpyxl
 import pytest
@@ -11,7 +14,7 @@ from click.testing import CliRunner
 
 from toolkit.cli import main
 from toolkit.forms.layout import layout_of
-from toolkit.forms.spec import SpecError, builtin_forms, get_form, load_form, parse_form
+from toolkit.forms.spec import PROBLEM_CODES, SpecError, SpecProblem, builtin_forms, get_form, load_form, parse_form
 
 # A tiny but complete form: one text section, one 3×3 table with row totals, one balance rule.
 TINY = """\
@@ -309,3 +312,155 @@ def test_only_what_shapes_the_workbook_makes_the_fingerprint():
 def test_a_form_must_have_the_prefilled_agency_and_year_fields():
     problems = problems_of(TINY.replace("  - {id: year, label: 年度, prefilled: true}\n", ""))
     assert any("{id: year, prefilled: true}" in p for p in problems)
+
+
+# ---------------------------------------------------------------- coded problems and unknown keys
+
+
+def problems_with(text: str, code: str) -> list[SpecProblem]:
+    return [p for p in problems_of(text) if p.code == code]
+
+
+def test_a_misspelt_severity_is_refused_with_line_and_hint():
+    text = TINY.replace("    message: 总计应等于各行合计之和\n", "    message: 总计应等于各行合计之和\n    severty: warning\n")
+    (problem,) = problems_of(text)
+    assert problem.code == "unknown_key"
+    assert problem.line == line_of(text, "- id: balance")
+    assert problem.hint == "severity"
+    assert problem == f"tiny.yaml:第{problem.line}行：未知的键“severty”，是否应为“severity”？"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "hint", "at"),
+    [
+        ("password: pw", "passwd: pw", "passwd", "password", "id: tiny"),  # top level
+        ("password: pw", "colour: red", "colour", "", "id: tiny"),  # nothing close: no hint
+        ("        corner: 项目", "        cornr: 项目", "cornr", "corner", "- id: t"),  # a table
+        ("{id: x, label: 行一}", "{id: x, lable: 行一}", "lable", "label", "lable"),  # a row
+        ("{id: a, label: 甲}", "{id: a, label: 甲, colums: []}", "colums", "columns", "colums"),  # a column
+        ("label: 非负整数}", "lable: 非负整数}", "lable", "label", "lable"),  # a kind
+        ("prefilled: true}", "prefiled: true}", "prefiled", "prefilled", "prefiled"),  # a field
+        ("    sheet: 二、表", "    sheet: 二、表\n    tabels: []", "tabels", "tables", "- id: s2"),  # a section
+        ("max_length: 500", "max_len: 500", "max_len", "max_length", "max_len"),  # a section's text
+        ("    each: {r: t.rows}", "    each: {r: t.rows}\n    excpt: {}", "excpt", "except", "t.{r}.total"),  # computed
+    ],
+)
+def test_an_unknown_key_is_refused_with_line_and_did_you_mean(old, new, key, hint, at):
+    assert old in TINY
+    text = TINY.replace(old, new, 1)
+    (problem,) = problems_with(text, "unknown_key")
+    assert (problem.line, problem.hint) == (line_of(text, at), hint)
+    assert problem.message == f"未知的键“{key}”" + (f"，是否应为“{hint}”？" if hint else "")
+
+
+def test_an_unknown_key_in_charts_and_report():
+    text = TINY + "charts:\n  received: t.sum.total\n  recieved_title: 总数\nreport:\n  intro: 开头语。\n  titel_break: 报告\n"
+    found = {(p.line, p.hint) for p in problems_with(text, "unknown_key")}
+    assert found == {(line_of(text, "received: t.sum.total"), "received_title"), (line_of(text, "intro:"), "title_break")}
+
+
+def test_a_group_has_only_a_label_and_its_members():
+    text = TINY.replace("{id: x, label: 行一}", "{id: g, label: 一组, rows: [{id: x, label: 行一}]}")
+    (problem,) = problems_of(text)
+    assert problem.code == "unknown_key" and problem.line == line_of(text, "一组")
+    assert problem.message == "分组只能有“label”和“rows”，不能有“id”"
+
+
+GROUPED = TINY.replace(
+    "          - {id: x, label: 行一}\n          - {id: y, label: 行二}\n",
+    "          - label: 一组\n            rows:\n              - {id: x, label: 行一}\n              - {id: y, label: 行二}\n",
+)
+CHARTS = "charts:\n  received: t.sum.total\n  outcome_group: 一组\n  outcome_column: total\n"
+
+# One spec mistake for every code: the catalogue and what the builder reports stay in step.
+MISTAKES = [
+    ("yaml_syntax", TINY.replace("  - {id: y, label: 行二}", "  - {id: y, label: 行二")),
+    ("duplicate_key", TINY.replace('version: "1"\n', 'version: "1"\nversion: "2"\n')),
+    ("not_a_mapping", "- 1\n- 2\n"),
+    ("not_a_mapping", TINY.replace("{id: a, label: 甲}", "甲")),
+    ("not_a_mapping", TINY.replace("{required: true, max_length: 500}", "必填")),
+    ("not_a_list", TINY.replace("sections:\n", "sections: 5\nold_sections:\n")),
+    ("unknown_key", TINY.replace("password: pw", "passwd: pw")),
+    ("missing_key", TINY.replace('version: "1"\n', "")),
+    ("bad_id", TINY.replace("- id: s1", "- id: 1s")),
+    ("duplicate_id", TINY.replace("{id: y, label: 行二}", "{id: x, label: 行二}")),
+    ("duplicate_sheet", TINY.replace("    sheet: 二、表", "    sheet: 一、总体情况")),
+    ("bad_sheet_name", TINY.replace("    sheet: 二、表", "    sheet: 二/表")),
+    ("bad_value", TINY.replace("type: integer", "type: int")),
+    ("bad_value", TINY.replace("    message: 总计", "    severity: fatal\n    message: 总计")),
+    ("not_a_number", TINY.replace("max: 1000", "max: 1e8x")),
+    ("unknown_kind", TINY.replace("{id: a, label: 甲}", "{id: a, label: 甲, kind: cont}")),
+    ("empty_table", TINY.replace("        rows:\n", "        rows: []\n        old_rows:\n")),
+    ("empty_section", TINY.replace("    text: {required: true, max_length: 500}\n", "")),
+    ("bad_each", TINY.replace("each: {r: t.rows}", "each: {r: t.lines}")),
+    ("bad_expression", TINY.replace('check: "t.sum.total = t.x.total + t.y.total"', 'check: "t.sum.total"')),
+    ("unknown_cell", TINY.replace("t.{r}.a + t.{r}.b", "t.{r}.a + t.{r}.bb")),
+    ("self_reference", TINY.replace("rules:\n", '  - eq: "t.x.a = t.x.a + t.x.b"\nrules:\n')),
+    ("defined_twice", TINY.replace("rules:\n", '  - eq: "t.x.total = t.x.a"\nrules:\n')),
+    ("cycle", TINY.replace("rules:\n", '  - eq: "t.x.a = t.y.a"\n  - eq: "t.y.a = t.x.a"\nrules:\n')),
+    ("rule_without_cells", TINY.replace('check: "t.sum.total = t.x.total + t.y.total"', 'check: "0 = 0"')),
+    ("missing_identity_field", TINY.replace("  - {id: year, label: 年度, prefilled: true}\n", "")),
+    ("not_a_row_group", GROUPED + CHARTS.replace("一组", "二组")),
+    ("unknown_column", GROUPED + CHARTS.replace("total\n", "totl\n")),
+]
+
+
+def test_the_mistakes_cover_every_code():
+    assert parse_form(GROUPED + CHARTS, "tiny.yaml").charts.outcome_group.label == "一组"
+    assert {code for code, _ in MISTAKES} == set(PROBLEM_CODES)
+
+
+@pytest.mark.parametrize(("code", "text"), MISTAKES, ids=[f"{i}-{code}" for i, (code, _) in enumerate(MISTAKES)])
+def test_every_problem_is_coded_and_located_as_its_text_says(code, text):
+    problems = problems_of(text)
+    assert code in {p.code for p in problems}, problems
+    for p in problems:
+        assert isinstance(p, SpecProblem) and p.code in PROBLEM_CODES, p
+        assert isinstance(p.line, int) and p.line >= 0 and p.file == "tiny.yaml"
+        assert p == (f"{p.file}:第{p.line}行" if p.line else p.file) + "：" + p.message
+        if p.line:  # the line named holds part of the mapping, not a blank or a comment
+            assert text.splitlines()[p.line - 1].strip()
+        assert p.message.endswith(f"，是否应为“{p.hint}”？") if p.hint else "是否应为" not in p.message
+        assert json.loads(json.dumps(p.to_dict(), ensure_ascii=False)) == {
+            "code": p.code,
+            "file": p.file,
+            "line": p.line,
+            "message": p.message,
+            "hint": p.hint,
+        }
+        copy = pickle.loads(pickle.dumps(p))
+        assert copy == p and copy.to_dict() == p.to_dict()
+
+
+def test_an_unknown_code_is_a_bug_of_ours():
+    with pytest.raises(ValueError, match="no_such_code"):
+        SpecProblem("no_such_code", "tiny.yaml", 1, "……")
+
+
+BUILTIN_YAML = sorted(
+    (e for e in resources.files("workbook_templates").iterdir() if e.name.endswith((".yaml", ".yml"))), key=lambda e: e.name
+)
+
+
+def test_the_builtin_forms_still_load():
+    assert len(BUILTIN_YAML) >= 2
+    assert sorted(f.source for f in builtin_forms().values()) == [e.name for e in BUILTIN_YAML]
+
+
+@pytest.mark.parametrize("entry", BUILTIN_YAML, ids=lambda e: e.name)
+def test_no_builtin_yaml_has_an_unknown_key(entry):
+    try:
+        parse_form(entry.read_text(encoding="utf-8"), entry.name)
+    except SpecError as e:
+        assert not [p for p in e.problems if p.code == "unknown_key"]
+        raise
+
+
+def test_except_must_list_ids():
+    """`except: {r: total}` (a word, not a list) must not leave out the rows t, o, a and l; `except: {r: 5}` must not crash."""
+    for value in ("sum", "5"):
+        text = TINY.replace(
+            "rules:\n", f'  - eq: "t.{{r}}.a = t.{{r}}.b"\n    each: {{r: t.rows}}\n    except: {{r: {value}}}\nrules:\n'
+        )
+        problems = [p for p in problems_of(text) if p.code == "not_a_list"]
+        assert len(problems) == 1 and "except.r" in problems[0], problems

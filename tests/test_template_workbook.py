@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import re
 import sys
 from datetime import datetime, timedelta, timezone
@@ -214,15 +215,27 @@ def test_agency_and_year_prefilled_and_locked(gen):
 # ---------------------------------------------------------------- formulas and cached values
 
 
+def _signed_sum(formula: str, sheet: str, values: dict) -> int:
+    """`=D8+E8-F8` evaluated over same-sheet cells: the only kind of formula a total may be."""
+    assert re.fullmatch(r"=-?[A-Z]+[0-9]+([+-][A-Z]+[0-9]+)*", formula), formula
+    return sum(int(f"{sign or '+'}1") * values[(sheet, ref)] for sign, ref in re.findall(r"([+-]?)([A-Z]+[0-9]+)", formula[1:]))
+
+
 def test_computed_cells_have_the_spec_formula(gen):
     equations = {e.target: e for e in gen.form.equations}
     computed = {cid for cid, c in gen.form.cells.items() if c.computed}
     assert computed == set(equations)
     assert computed, "no computed cells"
-    for target, eq in equations.items():
+    # The expectation does not come from the formula writer: each written formula, evaluated here as the
+    # spreadsheet would (a signed sum of cells), must give the spec's own recomputation for random inputs.
+    rng = random.Random(7)
+    inputs = {c.id: rng.randint(0, 1000) for c in gen.form.input_cells}
+    values = gen.form.compute(inputs)
+    by_address = {(p.sheet, p.a1): values[cid] for cid, p in gen.layout.cells.items()}
+    for target in equations:
         pos = gen.layout.cells[target]
         cell = gen.wb[pos.sheet][pos.a1]
-        assert cell.value == "=" + eq.expr.to_excel(gen.address_of), target
+        assert _signed_sum(cell.value, pos.sheet, by_address) == values[target], (target, cell.value)
         assert cell.protection.locked is not False, f"{target} formula must be locked"
         assert not validations_covering(gen.wb[pos.sheet], pos.a1), f"{target} is not an input"
 

@@ -16,8 +16,8 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from toolkit.collection.model import Previous, sum_inputs
 from toolkit.collection.workbook import DETAIL, DETAIL_HEADER_ROWS, DETAIL_LEAD, KIND, SUMMARY, summary_offsets
+from toolkit.core.digits import count_of, year_of
 from toolkit.core.errors import UserError
-from toolkit.core.years import count_of, year_of
 from toolkit.forms.layout import layout_of
 from toolkit.forms.spec import Form, builtin_forms
 from toolkit.reading.guards import UnreadableFile

@@ -28,13 +28,92 @@ IDENTITY_FIELDS = ("agency", "year")  # prefilled by the tool; `date`, when a fo
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _BAD_SHEET_CHARS = set("[]:*?/\\")
 
+# Every kind of mistake a spec can have, by the code its SpecProblem carries.
+PROBLEM_CODES: dict[str, str] = {
+    "yaml_syntax": "the text is not valid YAML",
+    "duplicate_key": "a key written twice in one mapping",
+    "not_a_mapping": "a mapping expected: the whole spec, or an entry of a list",
+    "not_a_list": "a list expected",
+    "unknown_key": "a key not allowed at its place",
+    "missing_key": "a required key left out",
+    "bad_id": "an id that is not an identifier",
+    "duplicate_id": "an id used twice where ids must be unique",
+    "duplicate_sheet": "two sections on one sheet",
+    "bad_sheet_name": "a sheet name Excel refuses",
+    "bad_value": "a value outside its choices (a kind's type, a rule's severity)",
+    "not_a_number": "a numeric setting that is not a number",
+    "unknown_kind": "a kind that `kinds` does not define",
+    "empty_table": "a table without rows or columns",
+    "empty_section": "a section with neither text nor tables",
+    "bad_each": "placeholder values other than <table>.rows, <table>.columns or a list",
+    "bad_expression": "an equation or check that does not parse",
+    "unknown_cell": "a reference to a cell the form does not have",
+    "self_reference": "a total that refers to itself",
+    "defined_twice": "a cell computed by two equations",
+    "cycle": "totals that depend on each other in a cycle",
+    "rule_without_cells": "a rule that refers to none of the form's cells",
+    "missing_identity_field": "no prefilled agency or year field",
+    "not_a_row_group": "charts' outcome_group is not a row group of the table",
+    "unknown_column": "charts' outcome_column is not a column of the table",
+}
+
+# The keys allowed at each place of a spec; any other is refused with a did-you-mean among these.
+_FORM_KEYS = frozenset({
+    "id", "version", "name", "basis", "title", "password", "default", "report", "charts",
+    "kinds", "fields", "sections", "computed", "rules", "cross_year",
+})  # fmt: skip
+_KIND_KEYS = frozenset(("type", "min", "max", "decimals", "unit", "label"))
+_FIELD_KEYS = frozenset(("id", "label", "prefilled", "hint"))
+_SECTION_KEYS = frozenset(("id", "title", "sheet", "text", "tables"))
+_TEXT_KEYS = frozenset(("required", "max_length", "hint"))
+_TABLE_KEYS = frozenset(("id", "caption", "corner", "kind", "landscape", "columns", "rows"))
+_COLUMN_KEYS = frozenset(("id", "label", "kind", "note"))  # a column group has only `label` and `columns`
+_ROW_KEYS = frozenset(("id", "label"))  # a row group has only `label` and `rows`
+_COMPUTED_KEYS = frozenset(("eq", "each", "except"))
+_RULE_KEYS = frozenset(("id", "check", "title", "message", "severity", "each", "except"))
+_REPORT_KEYS = frozenset(("intro", "title_break"))
+_CHARTS_KEYS = frozenset(("received", "received_title", "outcome_group", "outcome_column", "outcome_skip", "outcome_title"))
+
+
+class SpecProblem(str):
+    """One mistake in a spec: the located Chinese text `file:第N行：message`, which is also a coded record.
+
+    `message` is the text after the location (a did-you-mean included); `hint` is the suggestion alone, or "".
+    """
+
+    code: str
+    file: str
+    line: int  # 0 when unknown
+    message: str
+    hint: str
+
+    def __new__(cls, code: str, file: str, line: int, message: str, hint: str = "") -> SpecProblem:
+        if code not in PROBLEM_CODES:
+            raise ValueError(f"unknown spec problem code: {code!r}")
+        where = f"{file}:第{line}行" if line else file
+        self = super().__new__(cls, f"{where}：{message}")
+        self.code, self.file, self.line, self.message, self.hint = code, file, line, message, hint
+        return self
+
+    def __reduce__(self):
+        return SpecProblem, (self.code, self.file, self.line, self.message, self.hint)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "file": self.file, "line": self.line, "message": self.message, "hint": self.hint}
+
 
 class SpecError(Exception):
-    """All mistakes found in one form spec, each located as `file:第N行：…`."""
+    """All mistakes found in one form spec, each a SpecProblem located as `file:第N行：…`."""
 
-    def __init__(self, path: str, problems: list[str]):
+    def __init__(self, path: str, problems: list[SpecProblem]):
         self.path, self.problems = path, problems
         super().__init__("\n".join(problems))
+
+
+def _closest(word: Any, choices: Any) -> str:
+    """The did-you-mean for a misspelt name, or "" when nothing is close."""
+    match = difflib.get_close_matches(str(word), list(choices), 1)
+    return match[0] if match else ""
 
 
 # ---------------------------------------------------------------- spec objects
@@ -253,12 +332,16 @@ class _Loader(yaml.SafeLoader):
     pass
 
 
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    """A key written twice in one mapping (PyYAML alone would keep the last silently)."""
+
+
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
         if key in seen:
-            raise yaml.constructor.ConstructorError(None, None, f"重复的键“{key}”", key_node.start_mark)
+            raise _DuplicateKey(None, None, f"重复的键“{key}”", key_node.start_mark)
         seen.add(key)
     d = _LineDict(loader.construct_mapping(node, deep=True))
     d.line = node.start_mark.line + 1
@@ -280,15 +363,33 @@ class _Builder:
         self.tables: dict[str, Table] = {}
         self.cells: dict[str, Cell] = {}
 
-    def error(self, node: Any, message: str) -> None:
-        line = getattr(node, "line", 0)
-        where = f"{self.source}:第{line}行" if line else self.source
-        self.problems.append(f"{where}：{message}")
+    def error(self, node: Any, code: str, message: str, hint: str = "") -> None:
+        """A problem at the line of `node`'s mapping; a hint (did-you-mean) ends the message."""
+        if hint:
+            message += f"，是否应为“{hint}”？"
+        self.problems.append(SpecProblem(code, self.source, getattr(node, "line", 0), message, hint))
+
+    def keys(self, node: Any, allowed: frozenset[str], group: str = "") -> None:
+        """Refuse every key of a mapping not allowed at its place, with a did-you-mean among those that are.
+
+        `group` is the key (columns, rows) that makes an entry a group, which has only it and a label.
+        """
+        if not isinstance(node, dict):
+            return
+        is_group = bool(group) and group in node
+        here = frozenset(("label", group)) if is_group else allowed
+        for key in node:
+            if key in here:
+                continue
+            if is_group and key in allowed:
+                self.error(node, "unknown_key", f"分组只能有“label”和“{group}”，不能有“{key}”")
+            else:
+                self.error(node, "unknown_key", f"未知的键“{key}”", _closest(key, here | {group} if group else here))
 
     def need(self, node: dict, key: str, default: Any = None) -> Any:
         if key not in node:
             if default is None:
-                self.error(node, f"缺少“{key}”")
+                self.error(node, "missing_key", f"缺少“{key}”")
             return default
         return node[key]
 
@@ -297,24 +398,35 @@ class _Builder:
         if value is None:
             return []
         if not isinstance(value, list):
-            self.error(parent, f"“{key}”应是一个列表（每项以“- ”开头）")
+            self.error(parent, "not_a_list", f"“{key}”应是一个列表（每项以“- ”开头）")
             return []
         bad = [item for item in value if not isinstance(item, dict)]
         for item in bad:
-            self.error(parent, f"“{key}”中的“{item}”应写成映射（如 {{id: …, label: …}}）")
+            self.error(parent, "not_a_mapping", f"“{key}”中的“{item}”应写成映射（如 {{id: …, label: …}}）")
         return [item for item in value if isinstance(item, dict)]
+
+    def mapping(self, parent: Any, key: str) -> dict:
+        """The mapping under `key` ({} when absent); anything else is reported (with the parent's line), not crashed on."""
+        value = parent.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.error(parent, "not_a_mapping", f"“{key}”应是一个映射（每项写成“键: 值”）")
+            return {}
+        return value
 
     def check_id(self, node: Any, value: Any, what: str) -> str:
         if not isinstance(value, str) or not _ID.match(value):
-            self.error(node, f"{what}“{value}”不是合法的标识（只能用英文字母、数字和下划线，且不以数字开头）")
+            self.error(node, "bad_id", f"{what}“{value}”不是合法的标识（只能用英文字母、数字和下划线，且不以数字开头）")
             return str(value)
         return value
 
     # kinds ---------------------------------------------------------------
     def build_kinds(self) -> None:
-        for kid, k in (self.raw.get("kinds") or {}).items():
+        for kid, k in self.mapping(self.raw, "kinds").items():
+            self.keys(k, _KIND_KEYS)
             if not isinstance(k, dict) or k.get("type") not in ("integer", "decimal"):
-                self.error(k, f"取值类型“{kid}”的 type 应为 integer 或 decimal")
+                self.error(k, "bad_value", f"取值类型“{kid}”的 type 应为 integer 或 decimal")
                 continue
             low, high = self.number(k, "min", 0, Decimal), self.number(k, "max", 10**9, Decimal)
             decimals = self.number(k, "decimals", 0, int)
@@ -331,20 +443,20 @@ class _Builder:
                 raise ValueError
             return number
         except (ValueError, ArithmeticError):
-            self.error(node, f"“{key}”应为{'整数' if kind is int else '数字'}，而不是“{value}”")
+            self.error(node, "not_a_number", f"“{key}”应为{'整数' if kind is int else '数字'}，而不是“{value}”")
             return kind(default)
 
     def kind(self, node: dict, name: Any) -> Kind:
         if name in self.kinds:
             return self.kinds[name]
-        hint = difflib.get_close_matches(str(name), self.kinds, 1)
-        self.error(node, f"未定义的取值类型“{name}”" + (f"，是否应为“{hint[0]}”？" if hint else ""))
+        self.error(node, "unknown_kind", f"未定义的取值类型“{name}”", _closest(name, self.kinds))
         return Kind("?", "integer", Decimal(0), Decimal(0))
 
     # tables --------------------------------------------------------------
     def header(self, nodes: list, default_kind: Kind, path: tuple[str, ...], seen: set) -> tuple[HeaderNode, ...]:
         out = []
         for n in nodes:
+            self.keys(n, _COLUMN_KEYS, "columns")
             label = str(n.get("label", ""))
             if "columns" in n:
                 children = self.items(n, n["columns"], "columns")
@@ -352,7 +464,7 @@ class _Builder:
                 continue
             cid = self.check_id(n, n.get("id"), "列标识")
             if cid in seen:
-                self.error(n, f"列标识“{cid}”重复")
+                self.error(n, "duplicate_id", f"列标识“{cid}”重复")
             seen.add(cid)
             kind = self.kind(n, n["kind"]) if "kind" in n else default_kind
             col = Column(cid, label, kind, path, str(n.get("note", "")))
@@ -362,6 +474,7 @@ class _Builder:
     def rows(self, nodes: list, depth: int, path: tuple[str, ...], seen: set) -> tuple[Row, ...]:
         out = []
         for n in nodes:
+            self.keys(n, _ROW_KEYS, "rows")
             label = str(n.get("label", ""))
             if "rows" in n:
                 children = self.items(n, n["rows"], "rows")
@@ -369,22 +482,23 @@ class _Builder:
                 continue
             rid = self.check_id(n, n.get("id"), "行标识")
             if rid in seen:
-                self.error(n, f"行标识“{rid}”重复")
+                self.error(n, "duplicate_id", f"行标识“{rid}”重复")
             seen.add(rid)
             out.append(Row(rid, label, depth, (), path))
         return tuple(out)
 
     def build_table(self, t: dict) -> Table | None:
+        self.keys(t, _TABLE_KEYS)
         tid = self.check_id(t, t.get("id"), "表格标识")
         if tid in self.tables:
-            self.error(t, f"表格标识“{tid}”重复")
+            self.error(t, "duplicate_id", f"表格标识“{tid}”重复")
             return None
         default_kind = self.kind(t, t.get("kind", "count"))
         header = self.header(self.items(t, self.need(t, "columns", []), "columns"), default_kind, (), set())
         columns = tuple(c for c in _leaf_columns(header))
         row_tree = self.rows(self.items(t, self.need(t, "rows", []), "rows"), 0, (), set())
         if not columns or not row_tree:
-            self.error(t, f"表格“{tid}”至少要有一行一列")
+            self.error(t, "empty_table", f"表格“{tid}”至少要有一行一列")
             return None
         table = Table(
             tid, str(t.get("caption", "")), str(t.get("corner", "")), columns, header, row_tree, bool(t.get("landscape"))
@@ -400,21 +514,26 @@ class _Builder:
     def build_sections(self) -> tuple[Section, ...]:
         out, ids, sheets = [], set(), set()
         for s in self.items(self.raw, self.need(self.raw, "sections", []), "sections"):
+            self.keys(s, _SECTION_KEYS)
             sid = self.check_id(s, s.get("id"), "部分标识")
             sheet = str(self.need(s, "sheet", ""))
-            for value, seen, what in ((sid, ids, "部分标识"), (sheet, sheets, "工作表名")):
+            for value, seen, what, code in (
+                (sid, ids, "部分标识", "duplicate_id"),
+                (sheet, sheets, "工作表名", "duplicate_sheet"),
+            ):
                 if value in seen:
-                    self.error(s, f"{what}“{value}”重复")
+                    self.error(s, code, f"{what}“{value}”重复")
                 seen.add(value)
             if not sheet or len(sheet) > 31 or set(sheet) & _BAD_SHEET_CHARS:
-                self.error(s, f"工作表名“{sheet}”无效（1 到 31 个字符，不能含 [ ] : * ? / \\）")
+                self.error(s, "bad_sheet_name", f"工作表名“{sheet}”无效（1 到 31 个字符，不能含 [ ] : * ? / \\）")
             text = None
             if "text" in s:
-                t = s["text"] or {}
+                t = self.mapping(s, "text")
+                self.keys(t, _TEXT_KEYS)
                 text = TextSpec(bool(t.get("required", False)), self.number(t, "max_length", 20000, int), str(t.get("hint", "")))
             tables = tuple(x for x in (self.build_table(t) for t in self.items(s, s.get("tables"), "tables")) if x)
             if text is None and not tables:
-                self.error(s, f"部分“{sid}”既没有 text 也没有 tables")
+                self.error(s, "empty_section", f"部分“{sid}”既没有 text 也没有 tables")
             out.append(Section(sid, str(self.need(s, "title", "")), sheet, text, tables))
         return tuple(out)
 
@@ -422,9 +541,10 @@ class _Builder:
     def expand(self, node: dict, template: str) -> list[tuple[str, str, tuple[tuple[str, str], ...]]]:
         """(label, text, bindings) for every combination of the `each` placeholders, minus `except`."""
         combos: list[tuple[dict[str, str], list[str]]] = [({}, [])]
-        for name, spec in (node.get("each") or {}).items():
+        excepted = self.mapping(node, "except")
+        for name, spec in self.mapping(node, "each").items():
             values = self.placeholder_values(node, spec)
-            skip = set((node.get("except") or {}).get(name, []))
+            skip = {str(v) for v in self.items_of(node, excepted.get(name), f"except.{name}")}
             combos = [({**m, name: v}, [*lbl, label]) for m, lbl in combos for v, label in values if v not in skip]
         out = []
         for mapping, labels in combos:
@@ -434,37 +554,46 @@ class _Builder:
             out.append(("、".join(x for x in labels if x), text, tuple(mapping.items())))
         return out
 
+    def items_of(self, node: dict, value: Any, key: str) -> list:
+        """A list of plain values (ids to leave out); anything else is reported, not iterated letter by letter."""
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.error(node, "not_a_list", f"“{key}”应是一个列表（如 [total]），而不是“{value}”")
+            return []
+        return value
+
     def placeholder_values(self, node: dict, spec: Any) -> list[tuple[str, str]]:
         if isinstance(spec, list):
             return [(str(v), "") for v in spec]
         tid, _, what = str(spec).rpartition(".")
         table = self.tables.get(tid)
         if table is None or what not in ("rows", "columns"):
-            self.error(node, f"“{spec}”应写成“表格标识.rows”或“表格标识.columns”，或列出取值")
+            self.error(node, "bad_each", f"“{spec}”应写成“表格标识.rows”或“表格标识.columns”，或列出取值")
             return []
         items = table.rows if what == "rows" else table.columns
         return [(i.id, i.label or table.caption) for i in items]
 
     def unknown_cell(self, node: dict, ref: str) -> None:
-        hint = difflib.get_close_matches(ref, self.cells, 1)
-        self.error(node, f"引用了不存在的单元格“{ref}”" + (f"，是否应为“{hint[0]}”？" if hint else ""))
+        self.error(node, "unknown_cell", f"引用了不存在的单元格“{ref}”", _closest(ref, self.cells))
 
     def build_equations(self) -> tuple[Equation, ...]:
         equations: dict[str, tuple[Equation, dict]] = {}
         for node in self.items(self.raw, self.raw.get("computed"), "computed"):
+            self.keys(node, _COMPUTED_KEYS)
             for _, text, _ in self.expand(node, str(self.need(node, "eq", ""))):
                 try:
                     target, expr = parse_equation(text)
                 except ExprError as e:
-                    self.error(node, str(e))
+                    self.error(node, "bad_expression", str(e))
                     continue
                 for ref in (target, *expr.refs):
                     if ref not in self.cells:
                         self.unknown_cell(node, ref)
                 if target in expr.refs:
-                    self.error(node, f"合计单元格“{target}”引用了自身")
+                    self.error(node, "self_reference", f"合计单元格“{target}”引用了自身")
                 elif target in equations:
-                    self.error(node, f"单元格“{target}”被定义了两次（另见第{equations[target][1].line}行）")
+                    self.error(node, "defined_twice", f"单元格“{target}”被定义了两次（另见第{equations[target][1].line}行）")
                 elif target in self.cells:
                     equations[target] = (Equation(target, expr), node)
         for target in equations:
@@ -479,7 +608,7 @@ class _Builder:
             if state.get(target) == "done":
                 return
             if state.get(target) == "active":
-                self.error(equations[target][1], "合计之间存在循环引用：" + " → ".join([*chain, target]))
+                self.error(equations[target][1], "cycle", "合计之间存在循环引用：" + " → ".join([*chain, target]))
                 return
             state[target] = "active"
             for ref in equations[target][0].expr.refs:
@@ -493,9 +622,10 @@ class _Builder:
         return tuple(ordered)
 
     def build_charts(self) -> Charts | None:
-        node = self.raw.get("charts")
-        if not isinstance(node, dict):
+        node = self.mapping(self.raw, "charts")
+        if not node:
             return None
+        self.keys(node, _CHARTS_KEYS)
         received, column = str(node.get("received", "")), str(node.get("outcome_column", ""))
         if received not in self.cells:
             self.unknown_cell(node, received)
@@ -503,9 +633,9 @@ class _Builder:
         label = str(node.get("outcome_group", ""))
         group = next((r for r in (table.row_tree if table else ()) if r.label == label and r.children), None)
         if group is None:
-            self.error(node, f"outcome_group“{label}”不是表格“{table.id if table else '?'}”中的分组行")
+            self.error(node, "not_a_row_group", f"outcome_group“{label}”不是表格“{table.id if table else '?'}”中的分组行")
         elif table and column not in {c.id for c in table.columns}:
-            self.error(node, f"outcome_column“{column}”不是表格“{table.id}”的列")
+            self.error(node, "unknown_column", f"outcome_column“{column}”不是表格“{table.id}”的列")
         if self.problems:
             return None
         skip = tuple(str(x) for x in node.get("outcome_skip") or ())
@@ -515,16 +645,17 @@ class _Builder:
     def build_rules(self, key: str) -> tuple[Rule, ...]:
         out, ids = [], set()
         for node in self.items(self.raw, self.raw.get(key), key):
+            self.keys(node, _RULE_KEYS)
             rid = self.check_id(node, node.get("id"), "规则标识")
             if rid in ids:
-                self.error(node, f"规则标识“{rid}”重复")
+                self.error(node, "duplicate_id", f"规则标识“{rid}”重复")
             ids.add(rid)
             instances = []
             for label, text, bindings in self.expand(node, str(self.need(node, "check", ""))):
                 try:
                     comparison = parse_comparison(text)
                 except ExprError as e:
-                    self.error(node, str(e))
+                    self.error(node, "bad_expression", str(e))
                     continue
                 for ref in comparison.refs:
                     if ref.removeprefix("prev.") not in self.cells or (ref.startswith("prev.") and key == "rules"):
@@ -532,14 +663,29 @@ class _Builder:
                 instances.append(RuleInstance(label, comparison, bindings))
             severity = node.get("severity", "error")
             if severity not in ("error", "warning"):
-                self.error(node, f"severity 应为 error 或 warning，而不是“{severity}”")
+                self.error(node, "bad_value", f"severity 应为 error 或 warning，而不是“{severity}”")
             own = [r for i in instances for r in i.comparison.refs if not r.startswith("prev.")]
             if instances and not own:
-                self.error(node, f"规则“{rid}”没有引用本表式的任何单元格")
+                self.error(node, "rule_without_cells", f"规则“{rid}”没有引用本表式的任何单元格")
             table_id = own[0].split(".")[0] if own else ""
             message = str(self.need(node, "message", ""))
             out.append(Rule(rid, str(node.get("title", message)), message, severity, tuple(instances), table_id))
         return tuple(out)
+
+    def build_fields(self) -> tuple[Field, ...]:
+        fields = []
+        for f in self.items(self.raw, self.raw.get("fields"), "fields"):
+            self.keys(f, _FIELD_KEYS)
+            fid = self.check_id(f, f.get("id"), "字段标识")
+            fields.append(Field(fid, str(f.get("label", "")), bool(f.get("prefilled")), str(f.get("hint", ""))))
+        for required in IDENTITY_FIELDS:  # every stage knows a return by these two, so a form must have them
+            if not any(f.id == required and f.prefilled for f in fields):
+                self.error(
+                    self.raw,
+                    "missing_identity_field",
+                    f"fields 中必须有 {{id: {required}, prefilled: true}}（机关名称和年度由工具预填，用来识别每份报表）",
+                )
+        return tuple(fields)
 
 
 def _leaf_columns(nodes: tuple[HeaderNode, ...]):
@@ -549,36 +695,39 @@ def _leaf_columns(nodes: tuple[HeaderNode, ...]):
         yield from _leaf_columns(n.children)
 
 
-def parse_form(text: str, source: str = "<spec>") -> Form:
-    """Build a Form from YAML text; raises SpecError listing every problem found."""
+def _load_yaml(text: str, source: str) -> dict:
+    """The spec's top mapping, with line numbers; SpecError when the text is not one."""
     try:
         raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
-        line = f":第{mark.line + 1}行" if mark else ""
-        raise SpecError(source, [f"{source}{line}：YAML 格式错误：{getattr(e, 'problem', e)}"]) from None
+        code = "duplicate_key" if isinstance(e, _DuplicateKey) else "yaml_syntax"
+        problem = SpecProblem(code, source, mark.line + 1 if mark else 0, f"YAML 格式错误：{getattr(e, 'problem', e)}")
+        raise SpecError(source, [problem]) from None
     if not isinstance(raw, dict):
-        raise SpecError(source, [f"{source}：表式定义应是一个 YAML 映射"])
+        raise SpecError(source, [SpecProblem("not_a_mapping", source, 0, "表式定义应是一个 YAML 映射")])
+    return raw
+
+
+def parse_form(text: str, source: str = "<spec>") -> Form:
+    """Build a Form from YAML text; raises SpecError listing every problem found."""
+    raw = _load_yaml(text, source)
     b = _Builder(raw, source)
-    for key in ("id", "version", "title"):
-        b.need(raw, key, "")
+    b.keys(raw, _FORM_KEYS)
+    report = b.mapping(raw, "report")
+    b.keys(report, _REPORT_KEYS)
+    for key in ("id", "version", "title"):  # no default: a spec without them is reported, not crashed on
+        b.need(raw, key)
     b.build_kinds()
     sections = b.build_sections()
     equations = b.build_equations()
     rules, cross_year = b.build_rules("rules"), b.build_rules("cross_year")
-    fields = tuple(
-        Field(b.check_id(f, f.get("id"), "字段标识"), str(f.get("label", "")), bool(f.get("prefilled")), str(f.get("hint", "")))
-        for f in b.items(raw, raw.get("fields"), "fields")
-    )
-    for required in IDENTITY_FIELDS:  # every stage knows a return by these two, so a form must have them
-        if not any(f.id == required and f.prefilled for f in fields):
-            b.error(raw, f"fields 中必须有 {{id: {required}, prefilled: true}}（机关名称和年度由工具预填，用来识别每份报表）")
+    fields = b.build_fields()
     charts = b.build_charts()
     if b.problems:
         raise SpecError(source, b.problems)
     workbook_part = {k: raw.get(k) for k in WORKBOOK_KEYS}  # what shapes the workbook; nothing else changes it
     canonical = json.dumps(workbook_part, sort_keys=True, ensure_ascii=False, default=str)
-    report = raw.get("report") if isinstance(raw.get("report"), dict) else {}
     form = Form(
         id=str(raw["id"]),
         version=str(raw["version"]),

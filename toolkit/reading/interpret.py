@@ -11,8 +11,8 @@ from pathlib import Path
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from toolkit.core.digits import year_of
 from toolkit.core.text import clean_text
-from toolkit.core.years import year_of
 from toolkit.forms.formulas import formula_key, formulas_of
 from toolkit.forms.layout import INFO_SHEET, META_PREFIX, META_SHEET, Layout, layout_of
 from toolkit.forms.spec import Form, builtin_forms

@@ -16,6 +16,7 @@ from xml.etree import ElementTree as FastElementTree
 
 from defusedxml import DefusedXmlException, ElementTree
 
+from toolkit.core.digits import count_of
 from toolkit.reading.guards import DEFAULT_LIMITS, Limits, PackageBudget
 
 NS = {
@@ -160,7 +161,7 @@ def _relationships(pkg: PackageBudget, part: str) -> dict[str, tuple[str, str]]:
 
 def _index(text: str | None) -> int | None:
     """A non-negative index stored as ASCII digits (a style or shared-string number), else None."""
-    return int(text) if text and len(text) < 10 and text.isascii() and text.isdigit() else None
+    return count_of(text, 999_999_999)
 
 
 def _cell(c, strings: list[str], locked: list[bool]) -> RawCell:

@@ -198,7 +198,7 @@ class _Source:
 _SOURCES: dict[Path, _Source] = {}
 
 
-def _template_bytes(path: Path) -> bytes:
+def _file_bytes(path: Path) -> bytes:
     """The template file's bytes, read again only when the file changes."""
     try:
         st = path.stat()
@@ -225,13 +225,13 @@ def default_template(form: Form) -> Path:
 _BUILT: dict[str, bytes] = {}  # form fingerprint -> template built from the spec
 
 
-def template_bytes(form: Form, template_path: str | Path | None = None) -> bytes:
+def word_template_bytes(form: Form, template_path: str | Path | None = None) -> bytes:
     """The user's template, else the built-in one, else one built from the spec (a new form needs no Word work)."""
     if template_path:
-        return _template_bytes(Path(template_path).resolve())
+        return _file_bytes(Path(template_path).resolve())
     path = TEMPLATES / f"{form.id}.docx"
     if path.is_file():
-        return _template_bytes(path.resolve())
+        return _file_bytes(path.resolve())
     if form.fingerprint not in _BUILT:
         from toolkit.reports.builder import build_template  # python-docx costs start-up; only a new form needs it
 
@@ -242,7 +242,7 @@ def template_bytes(form: Form, template_path: str | Path | None = None) -> bytes
 def render_report(ret: Return, template_path: str | Path | None = None) -> bytes:
     """The .docx bytes of the return's report (the caller decides whether a return with errors may be rendered)."""
     context = report_context(ret)
-    doc = _CachedTemplate(io.BytesIO(template_bytes(ret.form, template_path)))
+    doc = _CachedTemplate(io.BytesIO(word_template_bytes(ret.form, template_path)))
     try:
         doc.render(context, ENV, autoescape=True)
     except jinja2.TemplateError as e:
@@ -318,7 +318,7 @@ def _dotted(node: nodes.Node) -> str | None:
 
 def _template_source(path: Path) -> str:
     """The template's body, headers and footers as docxtpl gives them to jinja."""
-    doc = _CachedTemplate(io.BytesIO(_template_bytes(path.resolve())))
+    doc = _CachedTemplate(io.BytesIO(_file_bytes(path.resolve())))
     doc.init_docx()
     parts = [doc.patch_xml(doc.get_xml())]
     for uri in (doc.HEADER_URI, doc.FOOTER_URI):

@@ -11,6 +11,7 @@ from functools import partial
 from pathlib import Path
 
 from toolkit.core.batch import run_batch
+from toolkit.core.digits import YEAR_MAX, YEAR_MIN, report_year
 from toolkit.core.errors import UserError
 from toolkit.core.fileio import atomic_write_bytes, safe_filename, unique_path
 from toolkit.forms.spec import Form
@@ -31,10 +32,11 @@ def check_agency(name: str | None) -> str:
 
 
 def check_year(value: str | int | None) -> int:
-    text = str(value if value is not None else "").strip()
-    if not (text.isascii() and text.isdigit()) or len(text) != 4 or not 2000 <= int(text) <= 2100:
-        raise UserError(f"年度“{text}”不是有效的年份（应为 2000 至 2100 之间的四位数字，如 2024）")
-    return int(text)
+    year = report_year(value)
+    if year is None:
+        text = str(value if value is not None else "").strip()
+        raise UserError(f"年度“{text}”不是有效的年份（应为 {YEAR_MIN} 至 {YEAR_MAX} 之间的四位数字，如 2024）")
+    return year
 
 
 def template_filename(form: Form, agency: str, year: int) -> str:

@@ -1,4 +1,4 @@
-"""The one year parser: a year written in a file or typed by a user, never int() on arbitrary text."""
+"""The one parser of years and counts written in a file or typed by a user: never int() on arbitrary text."""
 
 from __future__ import annotations
 
