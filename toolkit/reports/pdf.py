@@ -86,11 +86,18 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 def convert_to_pdf(paths: Iterable[str | os.PathLike], out_dir: str | os.PathLike, timeout: float = 180) -> list[Path]:
-    """Convert documents (docx, xlsx, …) to PDF in one soffice run; returns the PDFs in input order.
+    """Convert documents (docx, xlsx, …) to PDF in one soffice run; returns the PDFs in input order."""
+    return convert(paths, out_dir, "pdf", timeout)
+
+
+def convert(paths: Iterable[str | os.PathLike], out_dir: str | os.PathLike, to: str, timeout: float = 180) -> list[Path]:
+    """Convert documents in one soffice run (`to` as soffice takes it: "pdf", "docx:MS Word 2007 XML");
+    returns the converted files in input order.
 
     Uses a private LibreOffice profile (so it works while another soffice is running) and
-    toolkit/fonts.conf, so 宋体/仿宋_GB2312/黑体/楷体 render in matching Chinese faces.
+    toolkit/reports/fonts.conf, so 宋体/仿宋_GB2312/黑体/楷体 render in matching Chinese faces.
     """
+    suffix = "." + to.split(":", maxsplit=1)[0]
     sources = [Path(p).resolve() for p in paths]
     if not sources:
         return []
@@ -101,25 +108,27 @@ def convert_to_pdf(paths: Iterable[str | os.PathLike], out_dir: str | os.PathLik
     stems = [s.stem for s in sources]
     if len(set(stems)) != len(stems):
         dup = next(s for s in stems if stems.count(s) > 1)
-        raise OfficeError(f"多个文件同名（{dup}），转换成 PDF 会互相覆盖，请分开转换")
+        raise OfficeError(f"多个文件同名（{dup}），转换后会互相覆盖，请分开转换")
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    targets = [out / (s.stem + ".pdf") for s in sources]
+    targets = [out / (s.stem + suffix) for s in sources]
     for t in targets:
         t.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="toolkit-lo-") as tmp:
-        cmd = [soffice, *_profile_args(Path(tmp) / "profile"), "--convert-to", "pdf", "--outdir", str(out), *map(str, sources)]
+        cmd = [soffice, *_profile_args(Path(tmp) / "profile"), "--convert-to", to, "--outdir", str(out), *map(str, sources)]
         proc = subprocess.Popen(
             cmd, env=_office_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, cwd=tmp
         )
         try:
             _, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise OfficeError(f"LibreOffice 转换 PDF 超时（{timeout:g} 秒）") from None
+            raise OfficeError(f"LibreOffice 转换 {suffix[1:].upper()} 超时（{timeout:g} 秒）") from None
         finally:
             _kill(proc)
     missing = [s.name for s, t in zip(sources, targets, strict=True) if not t.is_file() or t.stat().st_size == 0]
     if missing:
         detail = err.decode("utf-8", "replace").strip().splitlines()[-1:] if err else []
-        raise OfficeError(f"LibreOffice 未能转换为 PDF：{'、'.join(missing)}" + (f"（{detail[0]}）" if detail else ""))
+        raise OfficeError(
+            f"LibreOffice 未能转换为 {suffix[1:].upper()}：{'、'.join(missing)}" + (f"（{detail[0]}）" if detail else "")
+        )
     return targets
