@@ -27,11 +27,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from toolkit.collection.documents import combine_reports, render_all
+from toolkit.collection.documents import combine_reports
 from toolkit.core.batch import default_jobs, run_batch
 from toolkit.forms.layout import layout_of
 from toolkit.forms.spec import Form, get_form
 from toolkit.pipeline import check_or_refuse, merge_returns, write_outputs
+from toolkit.reports.batch import render_all
 from toolkit.reports.render import default_template, report_context
 from toolkit.returns.model import Return
 from toolkit.workbook.mailing import write_mailing

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from toolkit.checking.annotate import annotate
 from toolkit.checking.check import check_return, refusal
-from toolkit.collection.documents import render_all
 from toolkit.collection.merge import exit_code as merge_exit_code
 from toolkit.collection.merge import merge_returns
 from toolkit.collection.model import FATES, Collection, Entry
@@ -21,6 +20,7 @@ from toolkit.collection.readback import verify_collection
 from toolkit.forms.spec import Form
 from toolkit.reading.guards import DEFAULT_LIMITS, Limits, UnreadableFile
 from toolkit.reading.interpret import COLLECTION, RETURN, interpret, kind_of, read_metadata, read_workbook
+from toolkit.reports.batch import render_all
 from toolkit.reports.render import lint_template, render_report, template_variables
 from toolkit.returns.model import Return
 from toolkit.workbook.mailing import check_agency, check_year, read_agency_list, write_mailing, write_template

@@ -9,12 +9,11 @@ it starts on a new page and keeps its page setup.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import os
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,12 +21,12 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from toolkit.collection.model import Collection, Progress
-from toolkit.core.batch import chunks, ordered_map
+from toolkit.collection.model import Collection
+from toolkit.core.batch import Progress
 from toolkit.core.fileio import atomic_output, atomic_write_bytes
 from toolkit.core.text import xml_safe
+from toolkit.reports.batch import render_all
 from toolkit.reports.render import render_report
-from toolkit.returns.model import Return
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -37,37 +36,11 @@ DOC, DOC_RELS, TYPES, CORE = "word/document.xml", "word/_rels/document.xml.rels"
 _BODY = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?body)\b[^>]*>")
 _ROOT = re.compile(rb"<([A-Za-z_][\w.:-]*)[\s>]")
 NSW = f'xmlns:w="{W}"'
-CHUNK = 8
 BOOKMARK_BASE = 1_000_000
 
 
 def _w(tag: str) -> str:
     return f"{{{W}}}{tag}"
-
-
-# ---------------------------------------------------------------- rendering in workers
-
-
-def _render_chunk(rets: list[Return], template_path: str | None) -> list[bytes]:
-    return [render_report(r, template_path) for r in rets]
-
-
-def render_all(
-    rets: list[Return],
-    executor: Executor | None = None,
-    template_path: str | Path | None = None,
-    progress: Progress | None = None,
-) -> Iterator[bytes]:
-    """Rendered reports in order, a bounded number in flight."""
-    if not rets:
-        return
-    slim = [dataclasses.replace(r, problems=[]) for r in rets]  # a report needs no problems: less to send
-    path = str(template_path) if template_path else None
-    tasks = [(chunk, path) for chunk in chunks(slim, CHUNK)]
-    for docs in ordered_map(executor, _render_chunk, tasks):
-        yield from docs
-        if progress:
-            progress(len(docs))
 
 
 # ---------------------------------------------------------------- the linear combiner

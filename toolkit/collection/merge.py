@@ -15,9 +15,9 @@ from pathlib import Path
 
 from toolkit.checking.check import check_or_refuse
 from toolkit.checking.rules import cross_year_problems
-from toolkit.collection.model import DEFAULT_NAME, Collection, Entry, Previous, Progress, sum_inputs
+from toolkit.collection.model import DEFAULT_NAME, Collection, Entry, Previous, sum_inputs
 from toolkit.collection.readback import read_collection
-from toolkit.core.batch import CHUNK, chunks, ordered_map
+from toolkit.core.batch import CHUNK, Progress, chunks, ordered_map
 from toolkit.core.fileio import find_workbooks
 from toolkit.forms.spec import Form, default_form, known_forms
 from toolkit.reading.interpret import COLLECTION, kind_of

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -21,8 +21,6 @@ FATES = {
     "missing": "未报送",
 }
 DEFAULT_NAME = "汇总"
-
-Progress = Callable[[int], object]
 
 
 @dataclass

@@ -6,8 +6,9 @@ from concurrent.futures import Executor
 from pathlib import Path
 
 from toolkit.collection.documents import write_collection_docx, write_summary_docx
-from toolkit.collection.model import Collection, Progress
+from toolkit.collection.model import Collection
 from toolkit.collection.workbook import write_collection
+from toolkit.core.batch import Progress
 
 
 def write_outputs(

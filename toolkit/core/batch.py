@@ -15,6 +15,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+Progress = Callable[[int], object]  # told how many more items are done
 
 SERIAL_BELOW = 8  # a pool costs more than it saves on a handful of items
 CHUNK = 16  # items per task: fewer round trips between processes
