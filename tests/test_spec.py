@@ -325,38 +325,38 @@ def test_a_misspelt_severity_is_refused_with_line_and_hint():
     text = TINY.replace("    message: 总计应等于各行合计之和\n", "    message: 总计应等于各行合计之和\n    severty: warning\n")
     (problem,) = problems_of(text)
     assert problem.code == "unknown_key"
-    assert problem.line == line_of(text, "- id: balance")
+    assert problem.line == line_of(text, "severty")  # the line of the key itself
     assert problem.hint == "severity"
     assert problem == f"tiny.yaml:第{problem.line}行：未知的键“severty”，是否应为“severity”？"
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "key", "hint", "at"),
+    ("old", "new", "key", "hint"),
     [
-        ("password: pw", "passwd: pw", "passwd", "password", "id: tiny"),  # top level
-        ("password: pw", "colour: red", "colour", "", "id: tiny"),  # nothing close: no hint
-        ("        corner: 项目", "        cornr: 项目", "cornr", "corner", "- id: t"),  # a table
-        ("{id: x, label: 行一}", "{id: x, lable: 行一}", "lable", "label", "lable"),  # a row
-        ("{id: a, label: 甲}", "{id: a, label: 甲, colums: []}", "colums", "columns", "colums"),  # a column
-        ("label: 非负整数}", "lable: 非负整数}", "lable", "label", "lable"),  # a kind
-        ("prefilled: true}", "prefiled: true}", "prefiled", "prefilled", "prefiled"),  # a field
-        ("    sheet: 二、表", "    sheet: 二、表\n    tabels: []", "tabels", "tables", "- id: s2"),  # a section
-        ("max_length: 500", "max_len: 500", "max_len", "max_length", "max_len"),  # a section's text
-        ("    each: {r: t.rows}", "    each: {r: t.rows}\n    excpt: {}", "excpt", "except", "t.{r}.total"),  # computed
+        ("password: pw", "passwd: pw", "passwd", "password"),  # top level
+        ("password: pw", "colour: red", "colour", ""),  # nothing close: no hint
+        ("        corner: 项目", "        cornr: 项目", "cornr", "corner"),  # a table
+        ("{id: x, label: 行一}", "{id: x, lable: 行一}", "lable", "label"),  # a row
+        ("{id: a, label: 甲}", "{id: a, label: 甲, colums: []}", "colums", "columns"),  # a column
+        ("label: 非负整数}", "lable: 非负整数}", "lable", "label"),  # a kind
+        ("prefilled: true}", "prefiled: true}", "prefiled", "prefilled"),  # a field
+        ("    sheet: 二、表", "    sheet: 二、表\n    tabels: []", "tabels", "tables"),  # a section
+        ("max_length: 500", "max_len: 500", "max_len", "max_length"),  # a section's text
+        ("    each: {r: t.rows}", "    each: {r: t.rows}\n    excpt: {}", "excpt", "except"),  # computed
     ],
 )
-def test_an_unknown_key_is_refused_with_line_and_did_you_mean(old, new, key, hint, at):
+def test_an_unknown_key_is_refused_with_line_and_did_you_mean(old, new, key, hint):
     assert old in TINY
     text = TINY.replace(old, new, 1)
     (problem,) = problems_with(text, "unknown_key")
-    assert (problem.line, problem.hint) == (line_of(text, at), hint)
+    assert (problem.line, problem.hint) == (line_of(text, key), hint)  # the line the key is written on
     assert problem.message == f"未知的键“{key}”" + (f"，是否应为“{hint}”？" if hint else "")
 
 
 def test_an_unknown_key_in_charts_and_report():
     text = TINY + "charts:\n  received: t.sum.total\n  recieved_title: 总数\nreport:\n  intro: 开头语。\n  titel_break: 报告\n"
     found = {(p.line, p.hint) for p in problems_with(text, "unknown_key")}
-    assert found == {(line_of(text, "received: t.sum.total"), "received_title"), (line_of(text, "intro:"), "title_break")}
+    assert found == {(line_of(text, "recieved_title"), "received_title"), (line_of(text, "titel_break"), "title_break")}
 
 
 def test_a_group_has_only_a_label_and_its_members():

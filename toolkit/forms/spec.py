@@ -325,7 +325,8 @@ class Form:
 
 
 class _LineDict(dict):
-    line = 0
+    line = 0  # where the mapping starts
+    key_lines: dict  # key -> the line it is written on
 
 
 class _Loader(yaml.SafeLoader):
@@ -337,14 +338,14 @@ class _DuplicateKey(yaml.constructor.ConstructorError):
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
-    seen: set[Any] = set()
+    lines: dict[Any, int] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
-        if key in seen:
+        if key in lines:
             raise _DuplicateKey(None, None, f"重复的键“{key}”", key_node.start_mark)
-        seen.add(key)
+        lines[key] = key_node.start_mark.line + 1
     d = _LineDict(loader.construct_mapping(node, deep=True))
-    d.line = node.start_mark.line + 1
+    d.line, d.key_lines = node.start_mark.line + 1, lines
     return d
 
 
@@ -363,11 +364,12 @@ class _Builder:
         self.tables: dict[str, Table] = {}
         self.cells: dict[str, Cell] = {}
 
-    def error(self, node: Any, code: str, message: str, hint: str = "") -> None:
-        """A problem at the line of `node`'s mapping; a hint (did-you-mean) ends the message."""
+    def error(self, node: Any, code: str, message: str, hint: str = "", key: Any = None) -> None:
+        """A problem at the line of `node`'s mapping (of its `key`, when given); a hint (did-you-mean) ends the message."""
         if hint:
             message += f"，是否应为“{hint}”？"
-        self.problems.append(SpecProblem(code, self.source, getattr(node, "line", 0), message, hint))
+        line = getattr(node, "key_lines", {}).get(key) or getattr(node, "line", 0)
+        self.problems.append(SpecProblem(code, self.source, line, message, hint))
 
     def keys(self, node: Any, allowed: frozenset[str], group: str = "") -> None:
         """Refuse every key of a mapping not allowed at its place, with a did-you-mean among those that are.
@@ -382,9 +384,9 @@ class _Builder:
             if key in here:
                 continue
             if is_group and key in allowed:
-                self.error(node, "unknown_key", f"分组只能有“label”和“{group}”，不能有“{key}”")
+                self.error(node, "unknown_key", f"分组只能有“label”和“{group}”，不能有“{key}”", key=key)
             else:
-                self.error(node, "unknown_key", f"未知的键“{key}”", _closest(key, here | {group} if group else here))
+                self.error(node, "unknown_key", f"未知的键“{key}”", _closest(key, here | {group} if group else here), key=key)
 
     def need(self, node: dict, key: str, default: Any = None) -> Any:
         if key not in node:
