@@ -70,3 +70,35 @@ def test_an_internal_error_exits_3_with_one_line_and_debug_shows_the_traceback(m
 def test_bad_input_still_exits_2_without_a_traceback(tmp_path):
     result = run("check", str(tmp_path / "没有这个文件.xlsx"))
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def _breaks_on(name: str, real):
+    """check_file that hits a bug of ours on one file only."""
+
+    def check_file(path, *args, **kwargs):
+        if Path(path).name == name:
+            raise KeyError("a bug")
+        return real(path, *args, **kwargs)
+
+    return check_file
+
+
+def test_a_bug_on_one_file_is_that_files_fate_and_the_batch_goes_on(monkeypatch, inbox, tmp_path):
+    import toolkit.checking.check as checking
+    import toolkit.pipeline as pipeline
+
+    victim = sorted(inbox.glob("*.xlsx"))[0].name
+    monkeypatch.setattr(pipeline, "check_file", _breaks_on(victim, pipeline.check_file))
+    monkeypatch.setattr(checking, "check_file", _breaks_on(victim, checking.check_file))
+    checked = run("check", "--jobs", "1", str(inbox))
+    assert checked.exit_code == 3, checked.output
+    assert "共检查 5 份" in checked.output and checked.output.count("== ") == 5
+    assert f"{victim}：无法读取" in checked.output and "程序内部错误" in checked.output and "KeyError" in checked.output
+    data = json.loads(run("check", "--json", "--jobs", "1", str(inbox)).stdout)
+    (broken,) = [f for f in data["files"] if f["problems"] and f["problems"][0]["code"] == "internal_error"]
+    assert Path(broken["path"]).name == victim and "Traceback" in broken["problems"][0]["value"]
+    merged = run("merge", "--jobs", "1", str(inbox), "-o", str(tmp_path / "out"))
+    assert merged.exit_code == 3, merged.output
+    assert (tmp_path / "out" / "collection.xlsx").is_file() and "已生成" in merged.output
+    reported = run("report", "--jobs", "1", str(inbox), "--out-dir", str(tmp_path / "reports"))
+    assert reported.exit_code == 3 and "程序内部错误" in reported.output

@@ -18,7 +18,7 @@ from toolkit.collection.model import FATES, Collection, Entry
 from toolkit.collection.outputs import write_outputs
 from toolkit.collection.readback import verify_collection
 from toolkit.forms.spec import Form
-from toolkit.reading.guards import DEFAULT_LIMITS, Limits, UnreadableFile
+from toolkit.reading.guards import DEFAULT_LIMITS, Limits
 from toolkit.reading.interpret import COLLECTION, RETURN, interpret, kind_of, read_metadata, read_workbook
 from toolkit.reports.batch import render_all
 from toolkit.reports.render import lint_template, render_report, template_variables
@@ -74,8 +74,8 @@ def check_file(path: str | Path, forms: Mapping[str, Form] | None = None, limits
 
 
 def check_or_refuse(path: str | Path, forms: Mapping[str, Form] | None = None, limits: Limits = DEFAULT_LIMITS) -> Return:
-    """check_file, with an unreadable file turned into a Return holding one `unreadable` problem."""
+    """check_file, with an unreadable file (or one a bug of ours stopped) turned into a Return holding that one problem."""
     try:
         return check_file(path, forms, limits)
-    except UnreadableFile as e:
-        return refusal(e)
+    except Exception as e:  # one file's fate, whatever it is; the batch goes on
+        return refusal(path, e)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -63,10 +64,14 @@ def check_or_refuse(path: str | Path, forms: Mapping[str, Form] | None = None, l
     """check_file, with an unreadable file turned into a Return holding one `unreadable` problem."""
     try:
         return check_file(path, forms, limits)
-    except UnreadableFile as e:
-        return refusal(e)
+    except Exception as e:  # one file's fate, whatever it is; the batch goes on
+        return refusal(path, e)
 
 
-def refusal(error: UnreadableFile) -> Return:
-    """A file that could not be read, as a Return with its one `unreadable` problem (a batch goes on)."""
-    return Return(path=error.path, form=None, problems=[problem("unreadable", reason=error.reason)])
+def refusal(path: str | Path, error: Exception) -> Return:
+    """A file that could not be read (UnreadableFile), or that a bug of ours stopped, as a Return with its one problem."""
+    if isinstance(error, UnreadableFile):
+        return Return(path=str(path), form=None, problems=[problem("unreadable", reason=error.reason)])
+    trace = traceback.format_exc(limit=8)[-4000:]  # shown with --debug; the message has the one line
+    fault = problem("internal_error", value=trace, error=f"{type(error).__name__}: {str(error)[:200]}")
+    return Return(path=str(path), form=None, problems=[fault])

@@ -19,6 +19,11 @@ DEBUG_FLAG = "--debug"
 _settings = {"debug": False}  # `--debug` anywhere on the command line: tracebacks are shown
 
 
+def debugging() -> bool:
+    """Whether `--debug` was given: tracebacks are shown."""
+    return _settings["debug"]
+
+
 def _fail(message: str, code: int = EXIT_CANNOT_RUN) -> None:
     if _settings["debug"]:
         traceback.print_exc(file=sys.stderr)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from toolkit.cli.app import extra_forms_option, forms_from, handled, main, make_out_dir, progress
+from toolkit.cli.app import EXIT_INTERNAL, extra_forms_option, forms_from, handled, main, make_out_dir, progress
 from toolkit.cli.printing import echo_file, echo_json, result_json
 from toolkit.core.batch import run_batch
 from toolkit.core.errors import UserError
@@ -44,6 +44,8 @@ def _echo_return(r: Return) -> None:
 
 
 def exit_code(returns: list[Return]) -> int:
+    if any(r.failed for r in returns):
+        return EXIT_INTERNAL
     if any(r.status == "unreadable" for r in returns):
         return 2
     return 0 if all(r.accepted for r in returns) else 1

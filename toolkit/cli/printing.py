@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from toolkit.cli.app import debugging
 from toolkit.returns.model import ERROR, Problem
 
 JSON_SCHEMA_VERSION = 1
@@ -20,6 +21,8 @@ def echo_file(path: str, who: Iterable[str], verdict: str, problems: Iterable[Pr
     click.echo(f"== {path}" + (f"（{names}）" if names else "") + f"：{verdict}", err=err)
     for p in sorted(problems, key=lambda p: p.severity != ERROR):
         click.echo(f"  [{SEVERITY[p.severity]}] {p.message}", err=err)
+        if p.code == "internal_error" and debugging():
+            click.echo(p.value, err=True)
 
 
 def result_json(files: list[dict[str, Any]], summary: Mapping[str, Any], **extra: Any) -> dict[str, Any]:

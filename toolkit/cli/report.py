@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from toolkit.cli.app import extra_forms_option, forms_from, handled, main, make_out_dir, progress, resolve_form
+from toolkit.cli.app import EXIT_INTERNAL, extra_forms_option, forms_from, handled, main, make_out_dir, progress, resolve_form
 from toolkit.cli.printing import echo_file, echo_json, result_json
 from toolkit.core.batch import process_pool, run_batch
 from toolkit.core.errors import UserError
@@ -153,7 +153,8 @@ def report_command(returns, output, out_dir, template, pdf, force, jobs, as_json
         echo_json(outcome.to_json(pdfs))
     else:
         _echo(files, outcome, pdfs)
-    raise SystemExit(2 if outcome.unreadable else 1 if outcome.refused else 0)
+    failed = any(r.failed for r in outcome.unreadable)
+    raise SystemExit(EXIT_INTERNAL if failed else 2 if outcome.unreadable else 1 if outcome.refused else 0)
 
 
 def _echo(files: list[Path], outcome: _Outcome, pdfs: dict[Path, Path]) -> None:

@@ -199,5 +199,7 @@ def _load_previous(previous: str | Path | Previous | None) -> Previous | None:
 
 
 def exit_code(collection: Collection) -> int:
-    """0 when every input was accepted (and nobody missing), 1 otherwise."""
+    """0 when every input was accepted (and nobody missing), 1 otherwise; 3 when a bug of ours stopped a file."""
+    if any(e.ret.failed for e in collection.entries):
+        return 3
     return 0 if collection.clean else 1

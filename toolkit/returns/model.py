@@ -68,13 +68,18 @@ class Return:
         return [p for p in self.problems if p.severity == WARNING]
 
     @property
+    def failed(self) -> bool:
+        """A bug of ours stopped this file (its fate; the batch goes on, the command ends with exit 3)."""
+        return any(p.code == "internal_error" for p in self.problems)
+
+    @property
     def accepted(self) -> bool:
         return self.form is not None and not self.errors
 
     @property
     def status(self) -> str:
-        """accepted | rejected | unreadable."""
-        if any(p.code == "unreadable" for p in self.problems):
+        """accepted | rejected | unreadable (a file that could not be read, or that a bug of ours stopped)."""
+        if any(p.code in ("unreadable", "internal_error") for p in self.problems):
             return "unreadable"
         return "accepted" if self.accepted else "rejected"
 

@@ -9,6 +9,10 @@ from toolkit.returns.model import ERROR, WARNING, Problem
 CATALOGUE: dict[str, tuple[str, str]] = {
     # the file as a whole
     "unreadable": (ERROR, "无法读取：{reason}"),
+    "internal_error": (
+        ERROR,
+        "程序内部错误（toolkit 的缺陷，不是文件的问题），此文件未能处理：{error}；请把此文件和这一行发给维护者，其余文件照常处理",
+    ),
     # reading a cell
     "blank": (ERROR, "未填写，无数据请填 0"),
     "text_number": (WARNING, "数字以文本形式保存（“{value}”），已按 {normalised} 读取；建议改为数值"),
