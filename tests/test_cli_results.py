@@ -85,7 +85,7 @@ def _breaks_on(name: str, real):
 
 def test_a_bug_on_one_file_is_that_files_fate_and_the_batch_goes_on(monkeypatch, inbox, tmp_path):
     import toolkit.checking.check as checking
-    import toolkit.pipeline as pipeline
+    from toolkit import pipeline
 
     victim = sorted(inbox.glob("*.xlsx"))[0].name
     monkeypatch.setattr(pipeline, "check_file", _breaks_on(victim, pipeline.check_file))
