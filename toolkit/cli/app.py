@@ -13,6 +13,8 @@ import click
 from toolkit.core.errors import UserError
 from toolkit.core.version import __version__
 from toolkit.forms.spec import SpecError, builtin_forms, get_form, known_forms
+from toolkit.reports.render import check_word_template
+from toolkit.workbook.mailing import check_agency
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_CANNOT_RUN, EXIT_INTERNAL = 0, 1, 2, 3
 DEBUG_FLAG = "--debug"
@@ -81,6 +83,44 @@ def forms_from(specs: tuple[str, ...]) -> dict:
     return known_forms(tuple(resolve_form(s) for s in specs))
 
 
+MAX_JOBS = 64
+
+
+def bounded_jobs(jobs: int | None, items: int) -> int | None:
+    """`--jobs` (at most MAX_JOBS by its option) never above the number of files: no idle workers to start."""
+    return None if jobs is None else max(1, min(jobs, items))
+
+
+def jobs_option(func):
+    """`--jobs N`: worker processes, 1 to MAX_JOBS."""
+    kind = click.IntRange(min=1, max=MAX_JOBS)
+    return click.option("--jobs", type=kind, help=f"并行进程数（默认为全部 CPU 核，最多 {MAX_JOBS}）")(func)
+
+
+def valid_name(ctx, param, value: str | None) -> str | None:
+    """A region's name (`--name`): it becomes a title, a file property (255 characters at most) and file names."""
+    if value is None:
+        return None
+    try:
+        return check_agency(value, "区域名称")
+    except UserError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _word_template(ctx, param, value: Path | None) -> Path | None:
+    if value is None:
+        return None
+    try:
+        return check_word_template(value)
+    except UserError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def template_option(help_text: str):
+    """`--template X.docx`: a user's Word template, refused at once when it is not one."""
+    return click.option("--template", type=click.Path(path_type=Path), callback=_word_template, help=help_text)
+
+
 def make_out_dir(path: Path) -> Path:
     """An output folder, created when missing; UserError (exit 2) when it cannot be."""
     try:
@@ -108,13 +148,32 @@ _USAGE = (
 )
 
 
+# What click says about a value (after "Invalid value for …: "), by the messages of click.types.
+_VALUES = (
+    (r"(?:File|Path) '(.+?)' does not exist\.?", r"文件“\1”不存在"),
+    (r"Directory '(.+?)' does not exist\.?", r"文件夹“\1”不存在"),
+    (r"\w+ '(.+?)' is a directory\.?", r"“\1”是文件夹，应给出文件"),
+    (r"\w+ '(.+?)' is a file\.?", r"“\1”是文件，应给出文件夹"),
+    (r"\w+ '(.+?)' is not (?:readable|writable|executable)\.?", r"“\1”没有读写权限"),
+    (r"'(.*?)' is not a valid integer\.?", r"“\1”不是整数"),
+    (r"'(.*?)' is not a valid float(?: range)?\.?", r"“\1”不是数字"),
+    (r"(.+?) is not in the range (.+?)\.?$", r"\1 超出允许的范围（\2）"),
+)
+
+
+def _chinese(text: str, patterns: tuple[tuple[str, str], ...]) -> str:
+    for pattern, chinese in patterns:
+        if re.match(pattern, text):
+            return re.sub(pattern, chinese, text, count=1).rstrip(".")
+    return text
+
+
 def usage_message(error: click.UsageError) -> str:
     """Click's usage errors in Chinese (the English original where no pattern fits)."""
-    text = error.format_message()
-    for pattern, chinese in _USAGE:
-        if re.match(pattern, text):
-            text = re.sub(pattern, chinese, text, count=1).rstrip(".")
-            break
+    text = _chinese(error.format_message(), _USAGE)
+    head, sep, value = text.partition(" 的值无效：")
+    if sep:
+        text = head + sep + _chinese(value, _VALUES)
     command = error.ctx.command_path if error.ctx else "toolkit"
     return f"{text}（运行 {command} --help 查看用法）"
 

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from pathlib import Path
 
 import click
 
-from toolkit.cli.app import EXIT_INTERNAL, extra_forms_option, forms_from, handled, main, make_out_dir, progress
+from toolkit.cli.app import (
+    EXIT_INTERNAL,
+    bounded_jobs,
+    extra_forms_option,
+    forms_from,
+    handled,
+    jobs_option,
+    main,
+    make_out_dir,
+    progress,
+)
 from toolkit.cli.printing import echo_file, echo_json, result_json
 from toolkit.core.batch import run_batch
 from toolkit.core.errors import UserError
@@ -65,16 +76,26 @@ def _annotate_all(returns: list[Return], folder: Path) -> int:
     return done
 
 
+MAX_SIZE_MB = 1024  # a return is ≈ 30 KB; a limit past this protects nothing
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):  # FloatRange lets nan through: nan compares false with both bounds
+        raise click.BadParameter(f"“{value}”不是有效的大小（应为大于 0、不超过 {MAX_SIZE_MB} 的数，单位 MB）")
+    return value
+
+
 @main.command("check")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="输出机器可读的 JSON（结构见 README）")
 @click.option(
     "--annotate", "annotate_dir", type=click.Path(path_type=Path), help="把有问题的文件标注后另存到此文件夹（原文件不动）"
 )
-@click.option("--jobs", type=click.IntRange(min=1), help="并行进程数（默认为全部 CPU 核）")
+@jobs_option
 @click.option(
     "--max-size",
-    type=click.FloatRange(min=0, min_open=True),
+    type=click.FloatRange(min=0, max=MAX_SIZE_MB, min_open=True),
+    callback=lambda ctx, param, value: _finite(value),
     default=DEFAULT_LIMITS.max_file_bytes / MB,
     show_default=True,
     metavar="MB",
@@ -90,7 +111,7 @@ def check_command(paths, as_json, annotate_dir, jobs, max_size, quiet, form_spec
         raise UserError("没有找到 .xlsx 文件：" + "、".join(map(str, paths)))
     limits = dataclasses.replace(DEFAULT_LIMITS, max_file_bytes=int(max_size * MB))
     check = functools.partial(check_or_refuse, forms=forms_from(form_specs), limits=limits)
-    returns = list(progress(run_batch(check, files, jobs), len(files), "检查", quiet or as_json))
+    returns = list(progress(run_batch(check, files, bounded_jobs(jobs, len(files))), len(files), "检查", quiet or as_json))
     if as_json:
         echo_json(report_json(returns))
     else:

@@ -6,7 +6,17 @@ from pathlib import Path
 
 import click
 
-from toolkit.cli.app import handled, main, make_out_dir, progress, resolve_form
+from toolkit.cli.app import (
+    bounded_jobs,
+    handled,
+    jobs_option,
+    main,
+    make_out_dir,
+    progress,
+    resolve_form,
+    template_option,
+    valid_name,
+)
 from toolkit.cli.printing import echo_file, echo_json, result_json
 from toolkit.core.batch import process_pool
 from toolkit.core.errors import UserError
@@ -39,13 +49,13 @@ def merge_json(c: Collection, outputs: list[Path]) -> dict:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--out-dir", "out", required=True, type=click.Path(path_type=Path), help="输出文件夹")
 @click.option("--form", "form_id", help="汇总的表式（默认为现行格式 gov-info-2021）；其他表式的报表列为“表式不符”")
-@click.option("--name", help="区域名称，用于汇总报告标题（默认“汇总”）")
+@click.option("--name", callback=valid_name, help="区域名称，用于汇总报告标题（默认“汇总”）")
 @click.option("--previous", type=click.Path(path_type=Path), help="上年的 collection.xlsx，用于跨年度核对")
 @click.option("--include-invalid", is_flag=True, help="有错误的报表也计入汇总（默认只汇总通过检查的报表）")
-@click.option("--jobs", type=click.IntRange(min=1), help="并行进程数（默认为 CPU 核数）")
+@jobs_option
 @click.option("--agencies", type=click.Path(path_type=Path), help="机关名单：决定报告顺序，并列出未报送的机关")
 @click.option("--year", type=click.IntRange(2000, 2100), help="汇总年度（默认取多数报表的年度）")
-@click.option("--template", type=click.Path(path_type=Path, dir_okay=False), help="Word 报告模板（默认用表式内置模板）")
+@template_option("Word 报告模板（默认用表式内置模板）")
 @click.option("--json", "as_json", is_flag=True, help="输出机器可读的 JSON（与 check --json 结构相同，见 README）")
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度条")
 @handled
@@ -58,7 +68,7 @@ def merge_command(paths, out, form_id, name, previous, include_invalid, jobs, ag
     if not files:
         raise UserError("没有找到 .xlsx 文件：" + "、".join(map(str, paths)))
     quiet = quiet or as_json
-    with process_pool(jobs) as pool:
+    with process_pool(bounded_jobs(jobs, len(files))) as pool:
         with progress(None, len(files), "检查", quiet) as bar:
             c = merge_returns(files, form, name, previous, include_invalid, pool, order, year, bar.update)
         with progress(None, len(c.returns), "生成报告", quiet) as bar:

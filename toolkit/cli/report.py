@@ -8,7 +8,19 @@ from pathlib import Path
 
 import click
 
-from toolkit.cli.app import EXIT_INTERNAL, extra_forms_option, forms_from, handled, main, make_out_dir, progress, resolve_form
+from toolkit.cli.app import (
+    EXIT_INTERNAL,
+    bounded_jobs,
+    extra_forms_option,
+    forms_from,
+    handled,
+    jobs_option,
+    main,
+    make_out_dir,
+    progress,
+    resolve_form,
+    template_option,
+)
 from toolkit.cli.printing import echo_file, echo_json, result_json
 from toolkit.core.batch import process_pool, run_batch
 from toolkit.core.errors import UserError
@@ -79,7 +91,7 @@ def _echo_refused(ret: Return, force_helps: bool) -> None:
 def _render_all(files: list[Path], output, out_dir, template, force, jobs, quiet, forms) -> _Outcome:
     """Check every file, then render the acceptable ones: both in worker processes."""
     outcome, taken, todo = _Outcome([], [], []), set(), []
-    with process_pool(jobs) as pool:
+    with process_pool(bounded_jobs(jobs, len(files))) as pool:
         check = functools.partial(check_or_refuse, forms=forms)
         for ret in progress(run_batch(check, files, 1, pool), len(files), "检查", quiet):
             outcome.checked.append(ret)
@@ -126,10 +138,10 @@ def _plan(returns: tuple[Path, ...], output: Path | None, out_dir: Path | None) 
 @click.argument("returns", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="输出的 .docx 文件（只有一份报表时）")
 @click.option("--out-dir", type=click.Path(path_type=Path), help="输出文件夹：每份报表生成一份报告，文件名取报告标题")
-@click.option("--template", type=click.Path(path_type=Path, dir_okay=False), help="自定义 Word 模板（变量名见 toolkit context）")
+@template_option("自定义 Word 模板（变量名见 toolkit context）")
 @click.option("--pdf", is_flag=True, help="同时用 LibreOffice 转换为 PDF（需要安装 LibreOffice）")
 @click.option("--force", is_flag=True, help="报表有错误时仍然生成报告")
-@click.option("--jobs", type=click.IntRange(min=1), help="并行进程数（默认为全部 CPU 核）")
+@jobs_option
 @click.option("--json", "as_json", is_flag=True, help="输出机器可读的 JSON（与 check --json 结构相同，见 README）")
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度条")
 @extra_forms_option
@@ -143,8 +155,6 @@ def report_command(returns, output, out_dir, template, pdf, force, jobs, as_json
     files = _plan(returns, output, out_dir)
     if pdf:
         _require_soffice()
-    if template is not None and not template.is_file():
-        raise UserError(f"{template}：找不到模板文件")
     if out_dir is not None:
         make_out_dir(out_dir)
     outcome = _render_all(files, output, out_dir, template, force, jobs, quiet or as_json, forms_from(form_specs))
@@ -175,7 +185,7 @@ def _summary(files: list[Path], outcome: _Outcome) -> None:
 
 @main.command("context")
 @click.argument("form_id", required=False)
-@click.option("--template", type=click.Path(path_type=Path, dir_okay=False, exists=True), help="检查此 Word 模板的变量名")
+@template_option("检查此 Word 模板的变量名")
 @handled
 def context_command(form_id, template) -> None:
     """列出报告模板可用的变量名（单元格标识及其行列标签、文字部分、基本信息）。

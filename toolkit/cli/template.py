@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from toolkit.cli.app import handled, main, make_out_dir, progress, resolve_form
+from toolkit.cli.app import handled, jobs_option, main, make_out_dir, progress, resolve_form
 from toolkit.core.errors import UserError
 from toolkit.pipeline import check_agency, check_year, read_agency_list, write_mailing, write_template
 
@@ -19,7 +19,7 @@ from toolkit.pipeline import check_agency, check_year, read_agency_list, write_m
 @click.option("--agencies", type=click.Path(path_type=Path), help="机关名单：每行一个机关的文本文件，或含“机关名称”列的 CSV")
 @click.option("--out-dir", type=click.Path(path_type=Path), help="批量生成时的输出文件夹")
 @click.option("--password", help="工作表保护密码（默认取表式定义中的密码）")
-@click.option("--jobs", type=click.IntRange(min=1), help="并行进程数（默认为全部 CPU 核）")
+@jobs_option
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度条")
 @handled
 def template_command(form_id, agency, year, output, agencies, out_dir, password, jobs, quiet) -> None:

@@ -10,6 +10,7 @@ import difflib
 import io
 import re
 import threading
+import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -219,6 +220,27 @@ def default_template(form: Form) -> Path:
         raise UserError(
             f"表式 {form.id} 没有内置的报告模板：请用 python -m toolkit.reports.builder {form.id} 生成，或用 --template 指定"
         )
+    return path
+
+
+MAX_TEMPLATE_BYTES = 20 * 1024 * 1024  # a report template is ≈ 40 KB
+
+
+def check_word_template(path: str | Path) -> Path:
+    """A user's `--template`: an existing .docx package (not a workbook, a text file or a folder); UserError otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}：找不到模板文件" if not path.exists() else f"{path}：不是文件，请给出 Word 模板（.docx）")
+    if path.stat().st_size > MAX_TEMPLATE_BYTES:
+        raise UserError(f"{path}：文件过大，不像 Word 模板（.docx）")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        names = set()
+    if "word/document.xml" not in names:
+        what = "Word 模板，而是 Excel 工作簿" if "xl/workbook.xml" in names else "Word 模板（.docx）"
+        raise UserError(f"{path}：不是 {what}；请给出用 Word 保存的 .docx 模板")
     return path
 
 

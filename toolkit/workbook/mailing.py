@@ -20,14 +20,23 @@ from toolkit.workbook.writer import build_workbook
 AGENCY_COLUMN = "机关名称"
 
 
-def check_agency(name: str | None) -> str:
+MAX_NAME = 100  # characters of an agency's or region's name: it goes into titles, file names and properties (255)
+_INVISIBLE = ("Cc", "Cf", "Co", "Cs")
+
+
+def _shown(text: str) -> str:
+    """The name as it can be shown: Chinese as it is, each invisible character as \\uXXXX."""
+    return "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch) in _INVISIBLE else ch for ch in text)
+
+
+def check_agency(name: str | None, what: str = "机关名称") -> str:
     text = (name or "").strip()
     if not text:
-        raise UserError("机关名称不能为空")
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs") for ch in text):
-        raise UserError(f"机关名称“{text.encode('unicode_escape').decode()[:40]}”含有控制字符或不可见字符，请删除后重试")
-    if len(text) > 100:
-        raise UserError(f"机关名称过长（{len(text)} 字，最多 100 字）：{text[:20]}…")
+        raise UserError(f"{what}不能为空")
+    if any(unicodedata.category(ch) in _INVISIBLE for ch in text):
+        raise UserError(f"{what}“{_shown(text)[:60]}”含有控制字符或不可见字符，请删除后重试")
+    if len(text) > MAX_NAME:
+        raise UserError(f"{what}过长（{len(text)} 字，最多 {MAX_NAME} 字）：{text[:20]}…")
     return text
 
 
