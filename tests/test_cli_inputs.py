@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,19 @@ def test_click_value_messages_are_in_chinese(tmp_path):
 def test_invisible_characters_are_shown_but_chinese_stays_readable(tmp_path):
     result = run("template", "--agency", "甲\u200b局", "--year", "2024", "-o", tmp_path / "t.xlsx")
     refused(result, "机关名称“甲\\u200b局”含有控制字符或不可见字符")
+
+
+@pytest.mark.parametrize("command", ["report", "merge", "context"])
+def test_a_damaged_word_template_is_a_clear_refusal(command, tmp_path):
+    """A .docx whose document.xml is cut in half: python-docx's XMLSyntaxError must not end as an internal error."""
+    damaged = tmp_path / "坏模板.docx"
+    with zipfile.ZipFile(SAMPLES.parent / "docx_templates" / "gov-info-2021.docx") as src, zipfile.ZipFile(damaged, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            dst.writestr(name, data[: len(data) // 2] if name == "word/document.xml" else data)
+    args = {
+        "report": ("report", A_RETURN, "-o", tmp_path / "r.docx"),
+        "merge": ("merge", RETURNS, "-o", tmp_path / "o", "--jobs", "1"),
+    }
+    result = run(*args.get(command, ("context",)), "--template", damaged)
+    refused(result, "坏模板.docx", "报告模板已损坏")

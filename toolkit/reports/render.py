@@ -21,6 +21,7 @@ from pathlib import Path
 import jinja2
 from docxtpl import DocxTemplate
 from jinja2 import meta, nodes
+from lxml import etree
 
 from toolkit.core.errors import UserError
 from toolkit.core.text import xml_safe
@@ -261,10 +262,21 @@ def word_template_bytes(form: Form, template_path: str | Path | None = None) -> 
     return _BUILT[form.fingerprint]
 
 
+def _opened(data: bytes, where: object) -> _CachedTemplate:
+    """The template parsed by python-docx; a damaged one is the user's problem to fix, not a crash."""
+    doc = _CachedTemplate(io.BytesIO(data))
+    try:
+        doc.init_docx()
+    except (etree.XMLSyntaxError, zipfile.BadZipFile, KeyError, ValueError) as e:
+        reason = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
+        raise UserError(f"{where}：报告模板已损坏（{reason}），请在 Word 中打开后重新保存") from None
+    return doc
+
+
 def render_report(ret: Return, template_path: str | Path | None = None) -> bytes:
     """The .docx bytes of the return's report (the caller decides whether a return with errors may be rendered)."""
     context = report_context(ret)
-    doc = _CachedTemplate(io.BytesIO(word_template_bytes(ret.form, template_path)))
+    doc = _opened(word_template_bytes(ret.form, template_path), template_path or ret.form.id)
     try:
         doc.render(context, ENV, autoescape=True)
     except jinja2.TemplateError as e:
@@ -340,8 +352,7 @@ def _dotted(node: nodes.Node) -> str | None:
 
 def _template_source(path: Path) -> str:
     """The template's body, headers and footers as docxtpl gives them to jinja."""
-    doc = _CachedTemplate(io.BytesIO(_file_bytes(path.resolve())))
-    doc.init_docx()
+    doc = _opened(_file_bytes(path.resolve()), path)
     parts = [doc.patch_xml(doc.get_xml())]
     for uri in (doc.HEADER_URI, doc.FOOTER_URI):
         parts += [doc.patch_xml(doc.get_part_xml(part)) for _, part in doc.get_headers_footers(uri)]
