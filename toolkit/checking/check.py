@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,7 +13,7 @@ from toolkit.forms.spec import Form
 from toolkit.reading.guards import DEFAULT_LIMITS, Limits, UnreadableFile
 from toolkit.reading.interpret import read_return
 from toolkit.returns.model import WARNING, Problem, Return
-from toolkit.returns.problems import problem
+from toolkit.returns.problems import limit_problems, problem
 
 
 def field_problems(ret: Return) -> list[Problem]:
@@ -46,12 +47,13 @@ def text_problems(ret: Return) -> list[Problem]:
 
 
 def check_return(ret: Return) -> Return:
-    """Add the rule, field and text problems to a read-back return (in place) and return it."""
-    if ret.form is None or not ret.values:
-        return ret
-    ret.problems.extend(field_problems(ret))
-    ret.problems.extend(rule_problems(ret.form, ret.values))
-    ret.problems.extend(text_problems(ret))
+    """Add the rule, field and text problems to a read-back return (in place) and return it,
+    its problems limited per code and per file (the rest counted: returns.problems.limit_problems)."""
+    if ret.form is not None and ret.values:
+        ret.problems.extend(field_problems(ret))
+        ret.problems.extend(rule_problems(ret.form, ret.values))
+        ret.problems.extend(text_problems(ret))
+    ret.problems = limit_problems(ret.problems)
     return ret
 
 
@@ -73,5 +75,5 @@ def refusal(path: str | Path, error: Exception) -> Return:
     if isinstance(error, UnreadableFile):
         return Return(path=str(path), form=None, problems=[problem("unreadable", reason=error.reason)])
     trace = traceback.format_exc(limit=8)[-4000:]  # shown with --debug; the message has the one line
-    fault = problem("internal_error", value=trace, error=f"{type(error).__name__}: {str(error)[:200]}")
-    return Return(path=str(path), form=None, problems=[fault])
+    fault = problem("internal_error", error=f"{type(error).__name__}: {str(error)[:200]}")
+    return Return(path=str(path), form=None, problems=[dataclasses.replace(fault, value=trace)])  # the whole trace

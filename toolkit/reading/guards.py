@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.core.errors import UserError
+from toolkit.core.text import plain
+from toolkit.reading.zipdir import count_entries, find_directory
 
 MB = 1024 * 1024
 
@@ -28,7 +30,7 @@ class Limits:
     max_unpacked_bytes: int = 50 * MB  # all members together, declared and actually read
     max_part_bytes: int = 20 * MB  # one member
     max_members: int = 2000
-    max_xml_tags: int = 500_000  # all XML parts read together: bounds the memory of parsed trees
+    max_xml_tags: int = 500_000  # elements and attributes of all XML parts read together: bounds parsed trees
 
 
 DEFAULT_LIMITS = Limits()
@@ -38,6 +40,7 @@ class UnreadableFile(UserError):
     """A file that cannot be read as a return; the message names the file and the reason."""
 
     def __init__(self, path: str | Path, reason: str):
+        reason = plain(reason)  # it may quote a part or sheet name the file chose
         self.path, self.reason = str(path), reason
         super().__init__(f"{path}：{reason}")
 
@@ -136,8 +139,17 @@ def _count_in_file(path: Path, needle: bytes, chunk: int = MB) -> int:
 
 
 def _check_entry_count(path: Path, limits: Limits) -> None:
-    """zipfile builds an object per central-directory entry before we can count them: count first."""
-    if _count_in_file(path, _CENTRAL_ENTRY) > limits.max_members:
+    """zipfile builds an object per central-directory entry before we can count them: count first.
+
+    Only inside the directory zipfile will read (found through the end record, as zipfile finds it):
+    a stored image may hold the entry signature anywhere. The whole file is counted only when there
+    is no end record (zipfile will refuse such a file; the count makes sure it costs nothing first)."""
+    with path.open("rb") as f:
+        directory = find_directory(f, path.stat().st_size)
+        if directory is not None and directory.start < 0:  # zipfile: "Bad offset for central directory"
+            raise UnreadableFile(path, TRUNCATED)
+        count = _count_in_file(path, _CENTRAL_ENTRY) if directory is None else count_entries(f, directory)
+    if count > limits.max_members:
         raise UnreadableFile(path, f"压缩包成员过多（超过 {limits.max_members} 个），{BOMB}")
 
 
@@ -151,11 +163,22 @@ def _check_members(path: Path, zf: zipfile.ZipFile, limits: Limits) -> None:
         raise UnreadableFile(path, "压缩包设置了密码（已加密），请取消密码后另存为 .xlsx 再提交")
     if any(i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) for i in infos):
         raise UnreadableFile(path, f"压缩包使用了 Excel 不会使用的压缩方式，不是 Excel 保存的 .xlsx；{DAMAGED}")
-    names = {i.filename for i in infos}
+    _check_names(path, [i.filename for i in infos])
+
+
+def _check_names(path: Path, names: list[str]) -> None:
+    """No two members of one name (zipfile would read the later one, another program the earlier one;
+    part names are compared case-insensitively), and a workbook, not some other kind of package."""
+    seen: set[str] = set()
+    for name in names:
+        if name.lower() in seen:
+            shown = plain(name[:60])
+            raise UnreadableFile(path, f"文件已损坏或被改动（压缩包中有两个同名部件 {shown}，Excel 不会这样保存），{DAMAGED}")
+        seen.add(name.lower())
     for member, reason in _ZIP_KINDS:
-        if member in names:
+        if member.lower() in seen:
             raise UnreadableFile(path, reason)
-    if "xl/workbook.xml" not in names:
+    if "xl/workbook.xml" not in seen:
         raise UnreadableFile(path, "这是一个压缩包（.zip），不是 Excel 工作簿，请提交填好的 .xlsx 模板")
 
 
@@ -201,6 +224,23 @@ def _open_package(path: Path, limits: Limits) -> zipfile.ZipFile:
 
 
 _CHUNK = 256 * 1024
+# What ZipFile.open() and reading a member raise on a damaged or crafted member (CPython's zipfile):
+# BadZipFile for a bad local header, a name that differs from the directory's or a wrong CRC;
+# UnicodeDecodeError (a ValueError) for a local name that is not in the encoding its flags claim;
+# ValueError or OSError for a negative offset, OverflowError for one past any file; zlib.error and
+# EOFError for damaged or cut-off compressed data; NotImplementedError for compression or encryption
+# zipfile cannot do; RuntimeError for an encrypted member; struct.error for a cut-off structure.
+_DAMAGED_MEMBER = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    OverflowError,
+    NotImplementedError,
+    RuntimeError,
+    struct.error,
+)
 
 
 def _read_capped(f, cap: int) -> bytes:
@@ -227,12 +267,17 @@ def read_part(zf: zipfile.ZipFile, name: str, limits: Limits = DEFAULT_LIMITS) -
     try:
         with zf.open(name) as f:
             data = _read_capped(f, limits.max_part_bytes)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError):
-        # damaged compressed data, a wrong CRC, a cut-off member or an encrypted one
+    except _DAMAGED_MEMBER:
         raise UnreadableFile(where, f"文件已损坏（部件 {name} 无法解压），{DAMAGED}") from None
     if len(data) > limits.max_part_bytes:
         raise UnreadableFile(where, f"部件 {name} 解压后过大，{BOMB}")
     return data
+
+
+def _markup_count(data: bytes) -> int:
+    """Elements and attributes, the two things that cost memory once parsed (1.5 M attributes on one
+    element cost 562 MB): every start tag has a `<`, every attribute an `=`. A closing tag costs nothing."""
+    return data.count(b"<") - data.count(b"</") + data.count(b"=")
 
 
 class PackageBudget:
@@ -256,7 +301,7 @@ class PackageBudget:
         except KeyError:
             return None
         self.bytes_read += len(data)
-        self.tags_read += data.count(b"<")
+        self.tags_read += _markup_count(data)
         where = self.zf.filename or ""
         if self.bytes_read > self.limits.max_unpacked_bytes:
             raise UnreadableFile(where, f"解压后体积异常巨大，{BOMB}")

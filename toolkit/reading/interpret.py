@@ -1,6 +1,6 @@
 """Read a returned workbook back into a Return: recognise the form, read every input, recompute
 every total, and note what was tampered with. Bad filled-in data becomes Problems, never exceptions;
-only an unreadable file raises (UnreadableFile).
+only an unreadable file raises (UnreadableFile). Text arrives clean from toolkit.reading.ooxml.
 """
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ from pathlib import Path
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from toolkit.core.digits import year_of
-from toolkit.core.text import clean_text
 from toolkit.forms.formulas import formula_key, formulas_of
 from toolkit.forms.layout import INFO_SHEET, META_PREFIX, META_SHEET, Layout, layout_of
 from toolkit.forms.spec import Form, builtin_forms
 from toolkit.reading.guards import DEFAULT_LIMITS, Limits, UnreadableFile, open_package
-from toolkit.reading.ooxml import Workbook, XlsxError, read_xlsx
-from toolkit.reading.values import read_number, stored_number
+from toolkit.reading.ooxml import VISIBLE, RawCell, Workbook, XlsxError, read_xlsx
+from toolkit.reading.values import date_of_serial, read_number, stored_number
 from toolkit.returns.model import Problem, Return
 from toolkit.returns.problems import problem
 
@@ -50,7 +49,7 @@ def _label_mismatches(book: Workbook, layout: Layout) -> list[tuple[str, int, in
     for sl in layout.sheets:
         sheet = book.sheets.get(sl.name)
         for s in sl.statics:
-            found = clean_text(sheet.text(s.row, s.col)).strip() if sheet else None
+            found = sheet.text(s.row, s.col).strip() if sheet else None
             if s.text and found != s.text.strip():
                 out.append((sl.name, s.row, s.col, s.text, found or ""))
     return out
@@ -100,6 +99,9 @@ class _Reading:
         missing = [sl.name for sl in self.layout.sheets if sl.name not in self.book.sheets]
         for name in missing:
             self.add(problem("missing_sheet", sheet=name))
+        for sl in self.layout.sheets:
+            if sl.name in self.book.sheets and self.book.sheets[sl.name].state != VISIBLE:
+                self.add(problem("hidden_sheet", sheet=sl.name))
         return not missing
 
     def labels(self) -> None:
@@ -114,7 +116,7 @@ class _Reading:
         info = self.book.sheets[INFO_SHEET]
         for f in self.form.fields:
             pos = self.layout.fields[f.id]
-            self.ret.fields[f.id] = clean_text(info.text(pos.row, pos.col)).strip()
+            self.ret.fields[f.id] = _field_text(f.id, info.get(pos.row, pos.col), self.book.date1904)
 
     def inputs(self) -> dict[str, int | Decimal]:
         inputs: dict[str, int | Decimal] = {}
@@ -123,22 +125,13 @@ class _Reading:
             raw = self.book.sheets[pos.sheet].get(pos.row, pos.col)
             reading = read_number(raw, cell.kind)
             inputs[cell.id] = reading.value if reading.value is not None else 0
-            if reading.code:
-                self.add(
-                    problem(
-                        reading.code,
-                        sheet=pos.sheet,
-                        cell=pos.a1,
-                        cell_id=cell.id,
-                        labels=cell.label,
-                        value=raw.value,
-                        normalised=reading.normalised,
-                        min=cell.kind.min,
-                        max=cell.kind.max,
-                        decimals=cell.kind.decimals,
-                        unit=cell.kind.unit,
-                    )
-                )
+            where = {"sheet": pos.sheet, "cell": pos.a1, "cell_id": cell.id, "labels": cell.label}
+            if raw.formula is not None:  # an input must be a typed value; a cached result is not one
+                self.add(problem("input_is_formula", value=raw.formula, **where))
+            elif reading.code:
+                kind = cell.kind
+                limits = {"min": kind.min, "max": kind.max, "decimals": kind.decimals, "unit": kind.unit}
+                self.add(problem(reading.code, value=raw.value, normalised=reading.normalised, **where, **limits))
         return inputs
 
     def totals(self, values: Mapping[str, int | Decimal]) -> None:
@@ -174,7 +167,7 @@ class _Reading:
                 self.add(problem("text_is_formula", value="=" + raw.formula[:30], **where))
             elif raw.type == "n":
                 self.add(problem("text_not_text", value=raw.value, **where))
-            self.ret.texts[section.id] = clean_text(raw.value).strip() if raw.formula is None else ""
+            self.ret.texts[section.id] = raw.value.strip() if raw.formula is None else ""
 
     def run(self) -> None:
         if not self.sheets_present():
@@ -192,6 +185,13 @@ class _Reading:
         self.ret.year = year_of(year)
 
 
+def _field_text(field_id: str, raw: RawCell, date1904: bool) -> str:
+    """A 基本信息 field as text; the date typed as a date (a day number to Excel) as its ISO date."""
+    if field_id == "date" and raw.type == "n":
+        return date_of_serial(raw.value, date1904) or raw.value
+    return raw.value.strip()
+
+
 def interpret(book: Workbook, path: str, forms: Mapping[str, Form] | None = None) -> Return:
     """A Return from an already parsed workbook (no file access)."""
     forms = forms if forms is not None else builtin_forms()
@@ -201,6 +201,7 @@ def interpret(book: Workbook, path: str, forms: Mapping[str, Form] | None = None
         ret.problems.append(problem("collection_input"))
         return ret
     ret = Return(path=path, form=None, metadata=meta)
+    ret.problems.extend(problem("duplicate_sheet", sheet=name) for name in book.duplicate_sheets)
     form, found = identify_form(meta, book, forms)
     ret.problems.extend(found)
     if form is None:

@@ -4,6 +4,12 @@ Cell values exactly as stored (numbers as their XML text, so nothing passes thro
 unless the file itself wrote one), formulas, lock flags, sheet and workbook protection, custom
 document properties. Parts are read through toolkit.guards (hard caps on bytes and tags); a part
 with a DTD, or in an encoding where one could hide, goes to defusedxml, which refuses any DTD.
+
+Text is made safe here, once, where it is parsed (toolkit.core.text): shared strings, inline strings,
+formula results, sheet names and custom properties, so no later reader needs to clean it again (and a
+shared string used by 6,000 cells is cleaned once). Sheets are the workbook's entries as a spreadsheet
+program shows them: of two entries of one name (compared case-insensitively, as Excel does) the first
+visible one is read and the name is recorded as duplicated.
 """
 
 from __future__ import annotations
@@ -11,12 +17,13 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from xml.etree import ElementTree as FastElementTree
 
 from defusedxml import DefusedXmlException, ElementTree
 
 from toolkit.core.digits import count_of
+from toolkit.core.text import clean_text, plain
 from toolkit.reading.guards import DEFAULT_LIMITS, Limits, PackageBudget
 
 NS = {
@@ -45,18 +52,45 @@ class RawCell:
     locked: bool
 
 
+_BLANK = RawCell("", "", None, True)
+VISIBLE = "visible"
+_HIDDEN_STATES = ("hidden", "veryHidden")
+MAX_SHARED_FORMULA = 2000  # characters: a total of the built-in forms is under 100, a check formula under 400
+MAX_DUPLICATES = 50  # duplicated sheet names recorded: a real workbook has none, the first few say it all
+
+
 @dataclass
 class Sheet:
     name: str
     state: str  # visible | hidden | veryHidden
     protected: bool = False
     cells: dict[tuple[int, int], RawCell] = field(default_factory=dict)
+    # shared formulas as Excel saves them: the master cell holds the text, the others only its index;
+    # a dependent is expanded when it is asked for (a file can hold 100,000 of them, the form asks for few)
+    shared: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)  # si -> (master A1, text)
+    dependents: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict, repr=False)  # -> (si, A1)
+    translators: dict[str, object] = field(default_factory=dict, repr=False)  # si -> parsed master, None if unusable
 
     def get(self, row: int, col: int) -> RawCell:
-        return self.cells.get((row, col)) or RawCell("", "", None, True)
+        cell = self.cells.get((row, col))
+        if cell is None:
+            return _BLANK
+        if (row, col) in self.dependents:
+            cell = self._expand(row, col, cell)
+        return cell
 
     def text(self, row: int, col: int) -> str:
         return self.get(row, col).value
+
+    def _expand(self, row: int, col: int, cell: RawCell) -> RawCell:
+        si, ref = self.dependents.pop((row, col))
+        if si not in self.translators:  # each shared formula is parsed once, however many cells share it
+            master = self.shared.get(si)
+            self.translators[si] = shared_translator(*master) if master else None
+        translator = self.translators[si]
+        cell = replace(cell, formula=translate(translator, ref) if translator is not None else "")
+        self.cells[(row, col)] = cell
+        return cell
 
 
 @dataclass
@@ -64,6 +98,32 @@ class Workbook:
     sheets: dict[str, Sheet]
     structure_locked: bool
     custom: dict[str, str]
+    duplicate_sheets: list[str] = field(default_factory=list)  # names with more than one entry in the workbook
+    date1904: bool = False  # date serials count from 1904-01-01 (old Mac workbooks), not 1899-12-30
+
+
+def shared_translator(origin: str, text: str):
+    """A shared formula's master, parsed to be moved to its dependents; None when it is no formula to move."""
+    if len(text) > MAX_SHARED_FORMULA:
+        return None
+    from openpyxl.formula.tokenizer import TokenizerError
+    from openpyxl.formula.translate import Translator
+
+    try:
+        return Translator("=" + text, origin=origin)
+    except (TokenizerError, ValueError, IndexError):  # not a formula Excel would save
+        return None
+
+
+def translate(translator, dest: str) -> str:
+    """The shared formula as it reads at `dest` (without "="); "" when it cannot be moved there."""
+    from openpyxl.formula.translate import TranslatorError
+
+    try:
+        moved = translator.translate_formula(dest)
+    except (TranslatorError, ValueError, IndexError, KeyError):  # e.g. a reference moved off the sheet
+        return ""
+    return moved[1:] if moved.startswith("=") else ""
 
 
 def split_ref(ref: str) -> tuple[int, int]:
@@ -125,8 +185,9 @@ def _text(el) -> str:
 
 
 def _shared_strings(pkg: PackageBudget, target: str | None) -> list[str]:
+    """Every shared string, cleaned once here however many cells use it."""
     root = _xml(pkg, target) if target else None
-    return [] if root is None else [_text(si) for si in root.findall(f"{_M}si")]
+    return [] if root is None else [clean_text(_text(si)) for si in root.findall(f"{_M}si")]
 
 
 def _locked_styles(pkg: PackageBudget, target: str | None) -> list[bool]:
@@ -145,7 +206,8 @@ def _custom_properties(pkg: PackageBudget) -> dict[str, str]:
     root = _xml(pkg, "docProps/custom.xml")
     if root is None:
         return {}
-    return {p.get("name", ""): "".join(child.text or "" for child in p) for p in root.findall("cp:property", NS)}
+    properties = root.findall("cp:property", NS)
+    return {clean_text(p.get("name", "")): clean_text("".join(child.text or "" for child in p)) for p in properties}
 
 
 def _relationships(pkg: PackageBudget, part: str) -> dict[str, tuple[str, str]]:
@@ -164,30 +226,48 @@ def _index(text: str | None) -> int | None:
     return count_of(text, 999_999_999)
 
 
-def _cell(c, strings: list[str], locked: list[bool]) -> RawCell:
-    kind, style = c.get("t", "n"), _index(c.get("s"))
-    f = c.find(f"{_M}f")
+def _value(c, kind: str, strings: list[str]) -> tuple[str, str]:
+    """(kind, value) of a cell: text cleaned (shared strings were cleaned once when read)."""
     v = c.findtext(f"{_M}v")
     if kind == "inlineStr":
-        kind, value = "s", _text(c.find(f"{_M}is"))
-    elif kind == "s":
+        return "s", clean_text(_text(c.find(f"{_M}is")))
+    if kind == "s":
         index = _index(v)
-        value = strings[index] if index is not None and index < len(strings) else ""
-    elif kind in ("str", "d"):
-        kind, value = "s", v or ""
-    else:
-        value = v or ""
+        return "s", strings[index] if index is not None and index < len(strings) else ""
+    if kind in ("str", "d"):
+        return "s", clean_text(v or "")
+    return kind, plain(v or "")
+
+
+def _cell(c, strings: list[str], locked: list[bool], formula: str | None) -> RawCell:
+    kind, value = _value(c, c.get("t", "n"), strings)
     if value == "" and kind != "s":
         kind = ""
+    style = _index(c.get("s"))
     is_locked = locked[style] if style is not None and style < len(locked) else True
-    return RawCell(kind, value, (f.text or "") if f is not None else None, is_locked)
+    return RawCell(kind, value, formula, is_locked)
+
+
+def _formula(c, sheet: Sheet, pos: tuple[int, int], ref: str) -> str | None:
+    """The cell's formula text; a shared formula's master is recorded, a dependent noted for expansion."""
+    f = c.find(f"{_M}f")
+    if f is None:
+        return None
+    text = plain(f.text or "")
+    if f.get("t") == "shared":
+        si = f.get("si", "")
+        if text:
+            sheet.shared.setdefault(si, (ref, text))
+        else:
+            sheet.dependents[pos] = (si, ref)
+    return text
 
 
 def _position(sheet: str, ref: str) -> tuple[int, int]:
     try:
         return split_ref(ref)
     except XlsxError:
-        raise XlsxError(f"文件已损坏（工作表“{sheet}”中的单元格地址“{ref[:20]}”无效），{_REBUILD}") from None
+        raise XlsxError(f"文件已损坏（工作表“{sheet}”中的单元格地址“{plain(ref[:20])}”无效），{_REBUILD}") from None
 
 
 def _sheet(pkg: PackageBudget, name: str, state: str, part: str, strings: list[str], locked: list[bool]) -> Sheet:
@@ -202,8 +282,32 @@ def _sheet(pkg: PackageBudget, name: str, state: str, part: str, strings: list[s
         for c in row.findall(f"{_M}c"):
             ref = c.get("r")
             if ref and len(c):  # a cell without children is blank: nothing to read
-                sheet.cells[_position(name, ref)] = _cell(c, strings, locked)
+                pos = _position(name, ref)
+                sheet.cells[pos] = _cell(c, strings, locked, _formula(c, sheet, pos, ref))
     return sheet
+
+
+def _sheet_entries(book, rels: dict[str, tuple[str, str]]) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """(name, state, part) of the sheets to read, and the names that have more than one entry.
+
+    Of the entries of one name the first visible one is read, as a spreadsheet program shows it
+    (failing that, the first one): a hidden namesake never stands in for the sheet a clerk sees."""
+    chosen: dict[str, tuple[str, str, str | None]] = {}
+    duplicates: dict[str, None] = {}
+    for s in book.iterfind("m:sheets/m:sheet", NS):
+        name = clean_text(s.get("name", ""))
+        state = s.get("state", VISIBLE) if s.get("state") in _HIDDEN_STATES else VISIBLE
+        rid = s.get(f"{{{NS['r']}}}id", "")
+        entry = (name, state, rels[rid][1] if rid in rels else None)
+        first = chosen.setdefault(name.casefold(), entry)
+        if first is entry:
+            continue
+        if len(duplicates) < MAX_DUPLICATES:
+            duplicates[first[0]] = None
+        if (first[1] != VISIBLE or first[2] is None) and state == VISIBLE and entry[2] is not None:
+            chosen[name.casefold()] = entry
+    entries = [(name, state, part) for name, state, part in chosen.values() if part is not None]
+    return entries, list(duplicates)
 
 
 def read_xlsx(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> Workbook:
@@ -216,12 +320,10 @@ def read_xlsx(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> Workbook:
     by_type = {kind: path for kind, path in rels.values()}
     strings = _shared_strings(pkg, by_type.get("sharedStrings"))
     locked = _locked_styles(pkg, by_type.get("styles"))
-    sheets = {}
-    for s in book.iterfind("m:sheets/m:sheet", NS):
-        rid = s.get(f"{{{NS['r']}}}id", "")
-        if rid in rels:
-            name = s.get("name", "")
-            sheets[name] = _sheet(pkg, name, s.get("state", "visible"), rels[rid][1], strings, locked)
+    entries, duplicates = _sheet_entries(book, rels)
+    sheets = {name: _sheet(pkg, name, state, part, strings, locked) for name, state, part in entries}
     protection = book.find(f"{_M}workbookProtection")
     structure = protection is not None and protection.get("lockStructure", "0") in ("1", "true")
-    return Workbook(sheets, structure, _custom_properties(pkg))
+    properties = book.find(f"{_M}workbookPr")
+    date1904 = properties is not None and properties.get("date1904", "0") in ("1", "true")
+    return Workbook(sheets, structure, _custom_properties(pkg), duplicates, date1904)

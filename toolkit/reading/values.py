@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from toolkit.forms.spec import Kind
@@ -13,6 +14,9 @@ from toolkit.reading.ooxml import RawCell
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _SPACES = re.compile(r"[\s\u3000\u00a0]+")
+MAX_NUMBER_TEXT = 64  # characters: no number a return holds is longer, and longer text costs regex work for nothing
+_DAY_ONE = {False: date(1899, 12, 30), True: date(1904, 1, 1)}  # what serial 0 means, by the workbook's date system
+_LAST_SERIAL = 2_958_465  # 9999-12-31, the last day Excel knows
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ def _from_text(text: str) -> tuple[Decimal | None, str]:
 
 def stored_number(text: str) -> Decimal | None:
     """A number as the file stored it, with binary-float noise (0.30000000000000004) removed."""
+    if len(text) > MAX_NUMBER_TEXT:
+        return None
     try:
         value = Decimal(text)
     except InvalidOperation:
@@ -65,18 +71,37 @@ def _in_kind(value: Decimal, kind: Kind, code: str, normalised: str) -> Reading:
     return Reading(value, code, normalised)
 
 
+def _read_text(text: str, kind: Kind) -> Reading:
+    if len(text) > MAX_NUMBER_TEXT:  # at once: no regex or normalisation over a megabyte of text
+        return Reading(None, "not_a_number")
+    if not _SPACES.sub("", text):
+        return Reading(None, "blank")
+    value, normalised = _from_text(text)
+    if value is None:
+        return Reading(None, "not_a_number")
+    return _in_kind(value, kind, "text_number", normalised)
+
+
 def read_number(cell: RawCell, kind: Kind) -> Reading:
     """The value of an input cell of `kind`; blank, text and out-of-range values get a code."""
     if cell.type == "n":
-        value = stored_number(cell.value)
+        value = stored_number(cell.value)  # None for text longer than any number
         return Reading(None, "not_a_number") if value is None else _in_kind(value, kind, "", "")
     if cell.type == "s":
-        if not _SPACES.sub("", cell.value):
-            return Reading(None, "blank")
-        value, normalised = _from_text(cell.value)
-        if value is None:
-            return Reading(None, "not_a_number")
-        return _in_kind(value, kind, "text_number", normalised)
+        return _read_text(cell.value, kind)
     if cell.type in ("b", "e"):
         return Reading(None, "not_a_number")
     return Reading(None, "blank")
+
+
+def date_of_serial(text: str, date1904: bool = False) -> str | None:
+    """A date stored as Excel's day number (45677, maybe with a time of day) as ISO text (2025-01-20), else None."""
+    serial = stored_number(text)
+    if serial is None or not 1 <= serial <= _LAST_SERIAL:
+        return None
+    days = int(serial)
+    if not date1904 and days < 61:  # Excel counts a 29 February 1900 that never was: before it, one day less
+        if days == 60:
+            return None
+        days += 1
+    return (_DAY_ONE[date1904] + timedelta(days=days)).isoformat()

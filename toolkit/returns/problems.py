@@ -1,20 +1,36 @@
-"""The catalogue of problem codes: one severity and one Chinese message template each."""
+"""The catalogue of problem codes: one severity and one Chinese message template each.
+
+What a problem copies from a file is bounded: every text value is cut to its first characters and its
+length (a 1 MB shared string in 6,000 cells must not become 6,000 copies of it), and a file's problems
+are limited per code and in all, the rest counted in one `more_problems` problem per code.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from decimal import Decimal
 
+from toolkit.core.text import plain
 from toolkit.returns.model import ERROR, WARNING, Problem
+
+KEPT_CHARS = 200  # a value up to this long is shown whole (the longest text of a form is about 110)
+SHOWN_CHARS = 100  # a longer one is shown by its first characters and its length
+PER_CODE = 30  # problems of one code listed per file
+PER_FILE = 300  # problems listed per file
 
 CATALOGUE: dict[str, tuple[str, str]] = {
     # the file as a whole
     "unreadable": (ERROR, "无法读取：{reason}"),
+    # the problems of one code beyond PER_CODE (or PER_FILE): value is their count, expected their code
+    "more_problems": (ERROR, "另有 {count} 个同类问题（{kind}）未逐一列出；请先改正上面列出的问题，再重新检查"),
     "internal_error": (
         ERROR,
         "程序内部错误（toolkit 的缺陷，不是文件的问题），此文件未能处理：{error}；请把此文件和这一行发给维护者，其余文件照常处理",
     ),
     # reading a cell
     "blank": (ERROR, "未填写，无数据请填 0"),
+    "input_is_formula": (ERROR, "填写项中是公式 ={value}，不是填写的数值；请删除公式，直接填写数字（无数据请填 0）"),
     "text_number": (WARNING, "数字以文本形式保存（“{value}”），已按 {normalised} 读取；建议改为数值"),
     "not_a_number": (ERROR, "“{value}”不是数字；请只填写阿拉伯数字，不要带单位、文字或符号"),
     "negative": (ERROR, "不能为负数（填写的是 {value}）；请填写 0 或正整数"),
@@ -39,6 +55,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "missing_sheet": (ERROR, "缺少工作表“{sheet}”（可能被删除或改名），请使用原模板重新填报"),
     "sheet_unprotected": (WARNING, "工作表保护已被取消，请注意合计和标签是否被改动"),
+    "duplicate_sheet": (
+        ERROR,
+        "工作簿中有多个同名的工作表（名称不区分大小写，可能有一个被隐藏，Excel 不会这样保存），已按显示的那一个检查；请使用原模板重新填报",
+    ),
+    "hidden_sheet": (WARNING, "工作表被隐藏，填报人可能看不到其中的内容；已照常检查，请取消隐藏后核对"),
     # form recognition
     "no_metadata": (WARNING, "文件中没有表式元数据（可能把内容复制到了新工作簿），已根据工作表名和标签识别为“{form_id}”"),
     "unknown_form": (ERROR, "无法识别的表式“{form_id}”（版本 {version}）；本工具支持：{known}"),
@@ -80,6 +101,15 @@ def format_number(value: int | Decimal) -> str:
     return str(value) if isinstance(value, int) else format(value, "f")
 
 
+def shown(value: object) -> object:
+    """A text value as a problem may carry it: safe, and cut to its first characters and its length when long."""
+    if not isinstance(value, str):
+        return value
+    if len(value) > KEPT_CHARS:
+        value = f"{value[:SHOWN_CHARS]}…（共 {len(value)} 字）"
+    return plain(value)
+
+
 def problem(
     code: str,
     *,
@@ -96,6 +126,9 @@ def problem(
 ) -> Problem:
     """A Problem whose message starts with where it is: `三、依申请公开!D12「…」：…`."""
     default_severity, template = CATALOGUE[code]
+    sheet, cell, cell_id, labels = (str(shown(x)) for x in (sheet, cell, cell_id, labels))
+    value, expected = shown(value), shown(expected)
+    params = {name: shown(x) for name, x in params.items()}
     text = template.format(value=value, expected=expected, sheet=sheet, **params)
     where = f"{sheet}!{cell}" if sheet and cell else sheet
     prefix = where + (f"「{labels}」" if labels else "")
@@ -103,3 +136,23 @@ def problem(
     return Problem(
         code, severity or default_severity, message, sheet, cell, cell_id, labels, str(value), str(expected), rule, expansion
     )
+
+
+def limit_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """The problems as listed: at most PER_CODE of a code and PER_FILE in all, in their order; the rest
+    counted in one `more_problems` per code (an error if any of those is one). Applying it again changes nothing."""
+    kept: list[Problem] = []
+    seen: Counter[str] = Counter()
+    hidden: dict[str, list[Problem]] = {}
+    for p in problems:
+        seen[p.code] += 1
+        if p.code == "more_problems" or (seen[p.code] <= PER_CODE and len(kept) < PER_FILE):
+            kept.append(p)
+        else:
+            hidden.setdefault(p.code, []).append(p)
+    return kept + [_more(code, rest) for code, rest in hidden.items()]
+
+
+def _more(code: str, rest: list[Problem]) -> Problem:
+    severity = ERROR if any(p.severity == ERROR for p in rest) else WARNING
+    return problem("more_problems", count=len(rest), kind=code, severity=severity, value=len(rest), expected=code)
