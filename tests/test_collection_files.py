@@ -158,3 +158,13 @@ def test_fuzz_collection_files(collection, tmp_path, claims, cells):
     except UserError:
         return
     assert all(isinstance(v, dict) for v in previous.values.values())
+
+
+def test_a_hidden_namesake_of_detail_is_a_problem(collection, tmp_path):
+    """明细 twice in workbook.xml (the copy hidden, pointing at 汇总's part): the collection is not trusted."""
+    book = zipfile.ZipFile(io.BytesIO(collection)).read("xl/workbook.xml").decode()
+    entry = re.search(r'<sheet name="明细"[^>]*/>', book).group(0)
+    copy = entry.replace('sheetId="3"', 'sheetId="99"').replace("/>", ' state="hidden"/>').replace('r:id="rId3"', 'r:id="rId2"')
+    path = write(tmp_path, rezip(collection, {"xl/workbook.xml": book.replace(entry, copy + entry).encode()}))
+    ret = check_or_refuse(path)
+    assert "duplicate_sheet" in [p.code for p in ret.problems] and ret.status == "rejected"

@@ -152,6 +152,7 @@ def verify_collection(book: Workbook, path: str, meta: Mapping[str, str], forms:
         )
         return ret
     ret.form = form
+    ret.problems += [problem("duplicate_sheet", sheet=name) for name in book.duplicate_sheets]
     ret.problems += [problem("collection_damaged", detail=claim) for claim in damaged_claims(meta)]
     if ret.problems:
         return ret
