@@ -168,3 +168,12 @@ def test_a_hidden_namesake_of_detail_is_a_problem(collection, tmp_path):
     path = write(tmp_path, rezip(collection, {"xl/workbook.xml": book.replace(entry, copy + entry).encode()}))
     ret = check_or_refuse(path)
     assert "duplicate_sheet" in [p.code for p in ret.problems] and ret.status == "rejected"
+
+
+def test_a_text_longer_than_a_cell_says_it_was_cut():
+    from toolkit.collection.workbook import CELL_LIMIT, fit_cell
+
+    text = "政" * 40_000
+    cut = fit_cell(text)
+    assert len(cut) == CELL_LIMIT and cut.startswith("政" * 30_000) and "全文共 40000 字" in cut
+    assert fit_cell("短文") == "短文"

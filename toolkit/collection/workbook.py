@@ -192,7 +192,7 @@ class _Writer:
         for i, r in enumerate(self.c.returns, start=1):
             cells = [r.agency, *(r.fields.get(f.id, "") for f in fields), *(r.texts.get(s.id, "") for s in sections)]
             for col, text in enumerate(cells):
-                ws.write_string(i, col, text, self.fmt["text"])
+                ws.write_string(i, col, fit_cell(text), self.fmt["text"])
         ws.set_column(0, 0, 24)
         ws.set_column(1, len(fields), 16)
         ws.set_column(len(fields) + 1, len(header) - 1, 60)
@@ -211,6 +211,17 @@ class _Writer:
             self.wb.set_custom_property(META_PREFIX + key, value)
         self.wb.close()
         return self.buffer.getvalue()
+
+
+CELL_LIMIT = 32_767  # characters a spreadsheet cell holds (Excel, WPS and LibreOffice alike)
+
+
+def fit_cell(text: str) -> str:
+    """Text for one cell: a longer one (only `--include-invalid` lets one in) is cut and says so, never silently."""
+    if len(text) <= CELL_LIMIT:
+        return text
+    note = f"……（全文共 {len(text)} 字，超出单元格上限，此处只列出前面部分；全文见该机关的报表）"
+    return text[: CELL_LIMIT - len(note)] + note
 
 
 def summary_offsets(form: Form) -> dict[str, int]:
