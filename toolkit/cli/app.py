@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from toolkit.core.batch import interrupt_on_sigterm
 from toolkit.core.errors import UserError
 from toolkit.core.version import __version__
 from toolkit.forms.spec import SpecError, builtin_forms, get_form, known_forms
@@ -188,6 +189,7 @@ class _Group(click.Group):
         if _settings["debug"]:
             args.remove(DEBUG_FLAG)
         kwargs["standalone_mode"] = False
+        interrupt_on_sigterm()  # SIGTERM stops a command as Ctrl-C does: workers ended, temporary files removed
         try:
             code = super().main(args, *rest, **kwargs)
         except click.UsageError as e:

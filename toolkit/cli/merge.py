@@ -20,7 +20,7 @@ from toolkit.cli.app import (
 from toolkit.cli.printing import echo_file, echo_json, result_json
 from toolkit.core.batch import process_pool
 from toolkit.core.errors import UserError
-from toolkit.core.fileio import find_workbooks
+from toolkit.core.fileio import find_workbooks, folder_lock
 from toolkit.pipeline import FATES, Collection, merge_exit_code, merge_returns, read_agency_list, write_outputs
 
 
@@ -68,7 +68,7 @@ def merge_command(paths, out, form_id, name, previous, include_invalid, jobs, ag
     if not files:
         raise UserError("没有找到 .xlsx 文件：" + "、".join(map(str, paths)))
     quiet = quiet or as_json
-    with process_pool(bounded_jobs(jobs, len(files))) as pool:
+    with folder_lock(out), process_pool(bounded_jobs(jobs, len(files))) as pool:  # a second merge here fails at once
         with progress(None, len(files), "检查", quiet) as bar:
             c = merge_returns(files, form, name, previous, include_invalid, pool, order, year, bar.update)
         with progress(None, len(c.returns), "生成报告", quiet) as bar:

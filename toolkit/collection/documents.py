@@ -229,11 +229,39 @@ def _retitle(core: bytes, title: str) -> bytes:
     return re.sub(rb"<dc:title>.*?</dc:title>", lambda _: element, core, flags=re.S)  # a title is text, not a pattern
 
 
+class _ZipFile(zipfile.ZipFile):
+    """A ZipFile that can be abandoned half-written: it remembers its open member handle, and
+    abandon() closes that handle and the archive without writing another byte. (Closing the archive
+    with the handle open raises "Can't close the ZIP file while there is an open writing handle",
+    which would hide the error, Ctrl-C or SIGTERM that stopped the writing.)"""
+
+    handle = None
+
+    def open(self, name, mode="r", *args, **kwargs):
+        opened = super().open(name, mode, *args, **kwargs)
+        if mode == "w":
+            self.handle = opened
+        return opened
+
+    def abandon(self) -> None:
+        if self.handle is not None and not self.handle.closed:
+            io.BufferedIOBase.close(self.handle)  # marked closed: its own close() would flush into the file
+        self._writing = False
+        self.fp = None  # close() (and __del__) now write no central directory
+
+
 @contextmanager
 def _atomic_zip(path: Path):
-    """A zip written through atomic_output: renamed over `path` only when complete."""
-    with atomic_output(path) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
-        yield zf
+    """A zip written through atomic_output: renamed over `path` only when complete. When the block
+    fails the zip is abandoned unfinished, so the block's own exception is the one that propagates."""
+    with atomic_output(path) as f:
+        zf = _ZipFile(f, "w", zipfile.ZIP_DEFLATED)
+        try:
+            yield zf
+        except BaseException:
+            zf.abandon()
+            raise
+        zf.close()
 
 
 def combine_reports(reports: Iterable[bytes], agencies: list[str], path: str | Path, title: str) -> Path:

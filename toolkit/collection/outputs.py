@@ -1,4 +1,9 @@
-"""Write a merged collection's three outputs: collection.xlsx, collection.docx and summary.docx."""
+"""Write a merged collection's three outputs: collection.xlsx, collection.docx and summary.docx.
+
+The three are one set: each is written into a staging folder inside the output folder and all are
+moved into place together once complete (core.fileio.output_set), under a lock that keeps a second
+merge out of the folder. A run that fails or is interrupted leaves the previous set whole.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from toolkit.collection.documents import write_collection_docx, write_summary_do
 from toolkit.collection.model import Collection
 from toolkit.collection.workbook import write_collection
 from toolkit.core.batch import Progress
+from toolkit.core.fileio import output_set
 
 
 def write_outputs(
@@ -18,14 +24,17 @@ def write_outputs(
     template_path: str | Path | None = None,
     progress: Progress | None = None,
 ) -> list[Path]:
-    """collection.xlsx, collection.docx (when anything was accepted) and summary.docx in out_dir."""
+    """collection.xlsx, collection.docx (when anything was accepted) and summary.docx in out_dir, as one set.
+
+    Raises UserError when another merge is writing into out_dir (see core.fileio.folder_lock) and
+    DiskFullError (a UserError) when the disk is full; either way out_dir keeps its earlier set.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    outputs = [write_collection(c, out / "collection.xlsx")]
-    docx = write_collection_docx(c, out / "collection.docx", executor, template_path, progress)
-    if docx is not None:
-        outputs.append(docx)
-    else:  # nothing accepted: an earlier run's collection.docx must not pass for this one's
-        (out / "collection.docx").unlink(missing_ok=True)
-    outputs.append(write_summary_docx(c, out / "summary.docx", template_path))
-    return outputs
+    with output_set(out) as outputs:
+        write_collection(c, outputs.stage("collection.xlsx"))
+        # nothing accepted: no collection.docx is written, and the set's commit removes an earlier
+        # run's one, which must not pass for this run's
+        write_collection_docx(c, outputs.stage("collection.docx"), executor, template_path, progress)
+        write_summary_docx(c, outputs.stage("summary.docx"), template_path)
+    return outputs.written

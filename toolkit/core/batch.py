@@ -3,14 +3,23 @@
 Results come back in input order with a bounded number of tasks in flight, so memory stays flat
 whatever the batch size. A caller may pass its own executor (for example a Dask cluster's
 `client.get_executor()`), so a batch can outgrow one machine without code changes.
+
+The workers of process_pool never outlive the run: on Linux each asks the kernel to kill it when its
+parent dies (even by kill -9); Ctrl-C reaches the parent only (the workers ignore SIGINT), and when
+the parent stops on any error, Ctrl-C or SIGTERM it terminates its workers instead of waiting for them.
 """
 
 from __future__ import annotations
 
+import ctypes
+import multiprocessing
 import os
+import signal
+import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -34,15 +43,131 @@ def chunks(items: Sequence[T], size: int) -> list[list[T]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
+# ---------------------------------------------------------------- signals and workers
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+MANAGER_GRACE = 10  # seconds to wait for a stopped pool's manager thread
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _sigterm_free() -> bool:
+    """Whether SIGTERM may be taken over here: it exists, has its default action, and this is the main
+    thread (the only one that may set a handler)."""
+    return (
+        hasattr(signal, "SIGTERM")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    )
+
+
+def interrupt_on_sigterm() -> None:
+    """From now on SIGTERM unwinds the main process as Ctrl-C does (KeyboardInterrupt): temporary
+    files are removed and pool workers stopped on the way out. For a program's entry point, called once
+    in the main thread; leaves alone a SIGTERM handler the program installed itself."""
+    if _sigterm_free():
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """interrupt_on_sigterm for the duration of the block only."""
+    installed = _sigterm_free()
+    if installed:
+        signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        if installed and threading.current_thread() is threading.main_thread():  # a generator may end elsewhere
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _die_with_parent(parent: int | None) -> None:
+    """Linux: the kernel sends this process SIGKILL when its parent dies. No-op elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)  # the parent died before prctl took effect: nobody is waiting for this worker
+
+
+def _worker_start(parent: int | None) -> None:
+    """Pool initializer: Ctrl-C is the parent's to handle, SIGTERM (terminate()) ends the worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the parent's handler
+    _die_with_parent(parent)
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop now: pending tasks cancelled, the worker processes terminated (killed if they linger),
+    and the pool's manager thread finished before this returns."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
+    manager = getattr(pool, "_executor_manager_thread", None)
+    results = getattr(pool, "_result_queue", None)
+    pool.shutdown(wait=False, cancel_futures=True)
+    _end(workers)
+    _release_manager(manager, results)
+
+
+def _end(workers: list) -> None:
+    for worker in workers:
+        with suppress(ValueError, ProcessLookupError):  # a worker already gone
+            worker.terminate()
+    for worker in workers:
+        with suppress(ValueError, ProcessLookupError):
+            worker.join(2)
+            if worker.is_alive():
+                worker.kill()
+                worker.join()
+
+
+def _release_manager(manager: threading.Thread | None, results: object) -> None:
+    """Let the manager thread of a pool whose workers were just killed finish, and wait for it.
+
+    A worker killed while sending a result leaves half a message in the result pipe; the manager
+    thread would wait for the rest forever (and the interpreter for it at exit), because this
+    process holds the pipe's writing end too. Closing that end turns the wait into end-of-file,
+    which the manager thread takes for a broken pool: it cleans up and ends. Waiting for it here
+    also keeps its clean-up from racing the interpreter's own at exit."""
+    writer = getattr(results, "_writer", None)
+    if writer is not None:
+        with suppress(OSError):
+            writer.close()
+    if manager is not None and manager is not threading.current_thread():
+        manager.join(MANAGER_GRACE)
+
+
+def _pool(n: int) -> ProcessPoolExecutor:
+    context = multiprocessing.get_context()
+    parent = None if context.get_start_method() == "forkserver" else os.getpid()  # a forkserver's child is not ours
+    return ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=_worker_start, initargs=(parent,))
+
+
 @contextmanager
 def process_pool(jobs: int | None) -> Iterator[Executor | None]:
-    """A pool of `jobs` worker processes (default: every core); None when one job is asked for."""
+    """A pool of `jobs` worker processes (default: every core); None when one job is asked for.
+
+    While it is open SIGTERM interrupts like Ctrl-C (sigterm_interrupts). The block ending normally
+    waits for the workers; an error, Ctrl-C or SIGTERM stops them at once (stop_pool), and on Linux
+    they die with the parent even when it is killed (PR_SET_PDEATHSIG)."""
     n = jobs or default_jobs()
-    if n <= 1:
-        yield None
-        return
-    with ProcessPoolExecutor(max_workers=n) as pool:
-        yield pool
+    with sigterm_interrupts():
+        if n <= 1:
+            yield None
+            return
+        pool = _pool(n)
+        try:
+            yield pool
+            pool.shutdown()
+        except BaseException:
+            stop_pool(pool)
+            raise
 
 
 def ordered_map(executor: Executor | None, fn: Callable, tasks: Iterable[tuple], window: int | None = None) -> Iterator:
