@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
 
@@ -84,3 +85,18 @@ def test_a_damaged_word_template_is_a_clear_refusal(command, tmp_path):
     }
     result = run(*args.get(command, ("context",)), "--template", damaged)
     refused(result, "坏模板.docx", "报告模板已损坏")
+
+
+def test_a_missing_or_unreadable_file_given_by_name_is_its_own_fate(monkeypatch, tmp_path):
+    """Named files the command cannot read do not stop the others: each gets its 无法读取 line."""
+    missing = tmp_path / "没有这个文件.xlsx"
+    result = run("check", A_RETURN, missing)
+    assert result.exit_code == 2, result.output
+    assert result.output.count("== ") == 2 and "文件不存在" in result.output and "共检查 2 份" in result.output
+    real_access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda path, mode, **kw: False if str(path) == str(A_RETURN) else real_access(path, mode, **kw)
+    )
+    result = run("check", A_RETURN)  # as click saw a file it may not read: no English usage error
+    assert "not readable" not in result.output and "== " in result.output
+    refused(run("check", missing), "文件或文件夹不存在")

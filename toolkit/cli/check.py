@@ -86,7 +86,9 @@ def _finite(value: float) -> float:
 
 
 @main.command("check")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False)
+)  # the guards say why a file cannot be read
 @click.option("--json", "as_json", is_flag=True, help="输出机器可读的 JSON（结构见 README）")
 @click.option(
     "--annotate", "annotate_dir", type=click.Path(path_type=Path), help="把有问题的文件标注后另存到此文件夹（原文件不动）"

@@ -46,7 +46,9 @@ def merge_json(c: Collection, outputs: list[Path]) -> dict:
 
 
 @main.command("merge")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False)
+)  # the guards say why a file cannot be read
 @click.option("-o", "--out-dir", "out", required=True, type=click.Path(path_type=Path), help="输出文件夹")
 @click.option("--form", "form_id", help="汇总的表式（默认为现行格式 gov-info-2021）；其他表式的报表列为“表式不符”")
 @click.option("--name", callback=valid_name, help="区域名称，用于汇总报告标题（默认“汇总”）")

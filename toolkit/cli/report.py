@@ -135,7 +135,9 @@ def _plan(returns: tuple[Path, ...], output: Path | None, out_dir: Path | None) 
 
 
 @main.command("report")
-@click.argument("returns", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument(
+    "returns", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False)
+)  # the guards say why a file cannot be read
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="输出的 .docx 文件（只有一份报表时）")
 @click.option("--out-dir", type=click.Path(path_type=Path), help="输出文件夹：每份报表生成一份报告，文件名取报告标题")
 @template_option("自定义 Word 模板（变量名见 toolkit context）")

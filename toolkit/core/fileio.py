@@ -392,13 +392,15 @@ def _is_workbook(path: Path) -> bool:
 
 def find_workbooks(paths: list[str | Path]) -> list[Path]:
     """Files as given (any type: the reader says what a wrong one is), plus every .xlsx below a folder.
-    A missing path raises FileNotFoundError; the order is stable (as given, folders sorted)."""
+
+    A missing path among others is kept as a file, so it gets its own fate (文件不存在) and the rest are
+    still processed; only when nothing given exists is it FileNotFoundError. The order is stable (as
+    given, folders sorted)."""
+    given = list(map(Path, paths))
+    missing = [p for p in given if not p.exists()]
+    if missing and len(missing) == len(given):
+        raise FileNotFoundError(2, "文件或文件夹不存在", str(missing[0]))
     found: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            found += sorted(f for f in p.rglob("*") if _is_workbook(f))
-        elif p.exists():
-            found.append(p)
-        else:
-            raise FileNotFoundError(2, "文件或文件夹不存在", str(p))
+    for p in given:
+        found += sorted(f for f in p.rglob("*") if _is_workbook(f)) if p.is_dir() else [p]
     return list(dict.fromkeys(found))
