@@ -102,3 +102,13 @@ def test_a_bug_on_one_file_is_that_files_fate_and_the_batch_goes_on(monkeypatch,
     assert (tmp_path / "out" / "collection.xlsx").is_file() and "已生成" in merged.output
     reported = run("report", "--jobs", "1", str(inbox), "--out-dir", str(tmp_path / "reports"))
     assert reported.exit_code == 3 and "程序内部错误" in reported.output
+
+
+def test_a_collection_is_not_rendered_as_a_report(tmp_path):
+    """`report collection.xlsx` used to write a blank report titled with the region: it is refused, even with --force."""
+    out = tmp_path / "out"
+    assert run("merge", "--jobs", "1", str(SAMPLES / "returns-2024"), "-o", str(out)).exit_code == 1
+    for extra in ((), ("--force",)):
+        result = run("report", str(out / "collection.xlsx"), "-o", str(tmp_path / "r.docx"), *extra)
+        assert result.exit_code == 1 and "不是机关报表" in result.output, result.output
+        assert not (tmp_path / "r.docx").exists()

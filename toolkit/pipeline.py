@@ -38,6 +38,7 @@ __all__ = [
     "check_or_refuse",
     "check_return",
     "check_year",
+    "is_collection",
     "lint_template",
     "merge_exit_code",
     "merge_returns",
@@ -60,6 +61,11 @@ def read_file(path: str | Path, forms: Mapping[str, Form] | None = None, limits:
     if kind_of(meta) == COLLECTION:
         return COLLECTION, verify_collection(book, str(path), meta, forms)
     return RETURN, interpret(book, str(path), forms)
+
+
+def is_collection(ret: Return) -> bool:
+    """Whether a file read back is a collection made by `toolkit merge` (no agency's figures of its own)."""
+    return kind_of(ret.metadata) == COLLECTION
 
 
 def read_return(path: str | Path, forms: Mapping[str, Form] | None = None, limits: Limits = DEFAULT_LIMITS) -> Return:

@@ -63,7 +63,8 @@ def check_file(path: str | Path, forms: Mapping[str, Form] | None = None, limits
 
 
 def check_or_refuse(path: str | Path, forms: Mapping[str, Form] | None = None, limits: Limits = DEFAULT_LIMITS) -> Return:
-    """check_file, with an unreadable file turned into a Return holding one `unreadable` problem."""
+    """check_file of a return (merge's workers use it; toolkit.pipeline's also verifies collections), with a file
+    that cannot be read, or that a bug of ours stopped, turned into a Return holding that one problem."""
     try:
         return check_file(path, forms, limits)
     except Exception as e:  # one file's fate, whatever it is; the batch goes on

@@ -26,8 +26,9 @@ from toolkit.core.batch import process_pool, run_batch
 from toolkit.core.errors import UserError
 from toolkit.core.fileio import atomic_write_bytes, find_workbooks, safe_filename, unique_path
 from toolkit.forms.spec import Form
-from toolkit.pipeline import Return, check_or_refuse, lint_template, render_all, template_variables
+from toolkit.pipeline import Return, check_or_refuse, is_collection, lint_template, render_all, template_variables
 from toolkit.reports.pdf import convert_to_pdf, find_soffice
+from toolkit.returns.problems import problem
 
 PDF_HINT = (
     "--pdf 需要 LibreOffice，但没有找到 soffice。请先安装："
@@ -97,6 +98,9 @@ def _render_all(files: list[Path], output, out_dir, template, force, jobs, quiet
             outcome.checked.append(ret)
             if ret.status == "unreadable":
                 outcome.unreadable.append(ret)
+            elif is_collection(ret):  # a collection.xlsx has no figures of its own: its report is merge's summary.docx
+                ret.problems.append(problem("collection_input"))
+                outcome.refused.append(ret)
             elif ret.form is None or (ret.errors and not force):  # an unknown form cannot be rendered even with --force
                 outcome.refused.append(ret)
             else:

@@ -15,13 +15,13 @@ from pathlib import Path
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from toolkit.collection.model import Previous, sum_inputs
-from toolkit.collection.workbook import DETAIL, DETAIL_HEADER_ROWS, DETAIL_LEAD, KIND, SUMMARY, summary_offsets
+from toolkit.collection.workbook import DETAIL, DETAIL_HEADER_ROWS, DETAIL_LEAD, SUMMARY, summary_offsets
 from toolkit.core.digits import count_of, year_of
 from toolkit.core.errors import UserError
 from toolkit.forms.layout import layout_of
 from toolkit.forms.spec import Form, builtin_forms
 from toolkit.reading.guards import UnreadableFile
-from toolkit.reading.interpret import read_metadata, read_workbook
+from toolkit.reading.interpret import COLLECTION, kind_of, read_metadata, read_workbook
 from toolkit.reading.ooxml import Sheet, Workbook
 from toolkit.reading.values import stored_number
 from toolkit.returns.model import Problem, Return
@@ -109,7 +109,7 @@ def read_collection(path: str | Path) -> Previous:
     except UnreadableFile as e:
         raise UserError(f"上年汇总文件 {e}") from None
     meta = read_metadata(book)
-    if meta.get("kind") != KIND:
+    if kind_of(meta) != COLLECTION:
         raise UserError(f"{path}：不是 toolkit merge 生成的汇总文件（collection.xlsx），不能用作 --previous")
     form = builtin_forms().get(meta.get("form_id", ""))
     try:

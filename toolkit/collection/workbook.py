@@ -21,9 +21,10 @@ from toolkit.core.version import __version__
 from toolkit.forms.formulas import check_cell_text
 from toolkit.forms.layout import META_PREFIX, layout_of
 from toolkit.forms.spec import Form
-from toolkit.workbook.writer import _STYLES, as_number
+from toolkit.reading.interpret import COLLECTION
+from toolkit.workbook.writer import STYLES, as_number
 
-KIND = "collection"
+KIND = COLLECTION  # what metadata says this file is (the reader's kind_of)
 STATUS, SUMMARY, DETAIL, TEXTS, CHARTS = "状态", "汇总", "明细", "文字", "图表"
 DETAIL_HEADER_ROWS = 4  # 表格 / 行 / 列 / 单元格标识
 DETAIL_LEAD = ("机关名称", "年度", "状态", "文件")
@@ -61,7 +62,7 @@ class _Writer:
         self.wb = xlsxwriter.Workbook(
             self.buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
         )
-        styles = {**_STYLES, **_EXTRA_STYLES}
+        styles = {**STYLES, **_EXTRA_STYLES}
         self.fmt = {k: self.wb.add_format({"font_name": "宋体", **v}) for k, v in styles.items()}
 
     def value_format(self, cell_id: str, total: bool = False) -> object:

@@ -2,7 +2,7 @@
 
 Cell values exactly as stored (numbers as their XML text, so nothing passes through a float
 unless the file itself wrote one), formulas, lock flags, sheet and workbook protection, custom
-document properties. Parts are read through toolkit.guards (hard caps on bytes and tags); a part
+document properties. Parts are read through toolkit.reading.guards (hard caps on bytes and tags); a part
 with a DTD, or in an encoding where one could hide, goes to defusedxml, which refuses any DTD.
 
 Text is made safe here, once, where it is parsed (toolkit.core.text): shared strings, inline strings,

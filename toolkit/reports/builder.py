@@ -26,6 +26,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, Twips
 
+from toolkit.core.fileio import atomic_write_bytes
 from toolkit.forms.layout import Static, table_grid
 from toolkit.forms.spec import Form, Row, Section, Table, builtin_forms, get_form
 
@@ -485,19 +486,22 @@ def _drop_thumbnail(doc) -> None:
             pkg.rels.pop(rel.rId)
 
 
-def template_path(form_id: str) -> Path:
-    return HERE / f"{form_id}.docx"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m toolkit.reports.builder", description="根据表式生成 Word 报告模板")
     parser.add_argument("forms", nargs="*", help="表式标识或 YAML 路径（默认：全部内置表式）")
     parser.add_argument("--out-dir", type=Path, default=HERE, help="输出文件夹（默认：docx_templates/）")
     args = parser.parse_args(argv)
-    forms = [get_form(f) for f in args.forms] if args.forms else list(builtin_forms().values())
+    try:
+        forms = [get_form(f) for f in args.forms] if args.forms else list(builtin_forms().values())
+    except KeyError as e:
+        print(
+            f"错误：未知的表式“{e.args[0]}”，可用的表式：{'、'.join(builtin_forms())}（也可给出表式 YAML 文件路径）",
+            file=sys.stderr,
+        )
+        return 2
     for form in forms:
         path = args.out_dir / f"{form.id}.docx"
-        path.write_bytes(build_template(form))
+        atomic_write_bytes(path, build_template(form))
         print(f"已生成：{path}")
     return 0
 

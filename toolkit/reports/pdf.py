@@ -48,7 +48,7 @@ def fonts_conf_path() -> Path:
 
 
 def _uno_env() -> dict[str, str]:
-    """The environment for Debian's python: nothing from the project's pyenv/venv may leak in."""
+    """The environment for soffice (and the tests' UNO helper): nothing from the project's pyenv/venv may leak in."""
     drop = ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONUSERBASE", "VIRTUAL_ENV", "PYENV_VERSION")
     return {k: v for k, v in os.environ.items() if k not in drop}
 

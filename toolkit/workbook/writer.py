@@ -21,7 +21,7 @@ from toolkit.returns.model import Return
 INPUT_FILL, TOTAL_FILL, FIXED_FILL = "#FFF2CC", "#DDEBF7", "#EDEDED"
 OK_FILL, BAD_FILL, WARN_FILL = "#C6EFCE", "#FFC7CE", "#FFEB9C"
 
-_STYLES = {
+STYLES = {
     "title": {"bold": True, "font_size": 14, "align": "center", "valign": "vcenter"},
     "caption": {"bold": True, "border": 1, "valign": "vcenter"},
     "header": {"bold": True, "border": 1, "align": "center", "valign": "vcenter", "text_wrap": True, "bg_color": FIXED_FILL},
@@ -81,7 +81,7 @@ class _Writer:
         self.agency, self.year, self.password, self.generated_at = agency, year, password, generated_at
         self.buffer = io.BytesIO()
         self.wb = xlsxwriter.Workbook(self.buffer, {"in_memory": True, "strings_to_formulas": False})
-        self.fmt = {k: self.wb.add_format({"font_name": "宋体", **v}) for k, v in _STYLES.items()}
+        self.fmt = {k: self.wb.add_format({"font_name": "宋体", **v}) for k, v in STYLES.items()}
         inputs = {c.id: filled.values.get(c.id, 0) for c in form.input_cells} if filled else None
         self.values = form.compute(inputs) if inputs else initial_values(form)
 
@@ -145,7 +145,7 @@ class _Writer:
             ws.write_string(row, 0, text, self.fmt[style])
         legend = len(lines) + 1
         # The legend shows the input colour but, like everything on this sheet, stays locked.
-        sample_input = self.wb.add_format({"font_name": "宋体", **_STYLES["input_text"], "locked": True})
+        sample_input = self.wb.add_format({"font_name": "宋体", **STYLES["input_text"], "locked": True})
         for i, (text, fmt) in enumerate(
             (("填写项", sample_input), ("合计（自动计算）", self.fmt["total"]), ("已锁定", self.fmt["prefilled"]))
         ):
