@@ -40,11 +40,14 @@ PDF_HINT = (
 
 @dataclass
 class _Outcome:
-    rendered: list[Path]
     refused: list[Return]
     unreadable: list[Return]
     checked: list[Return] = field(default_factory=list)  # every file, in input order
     reports: dict[int, Path] = field(default_factory=dict)  # id(return) -> its report
+
+    @property
+    def rendered(self) -> list[Path]:
+        return list(self.reports.values())
 
     def to_json(self, pdfs: dict[Path, Path]) -> dict:
         """`report --json`: check's shape, each file with the report (and PDF) made from it, or null."""
@@ -91,7 +94,7 @@ def _echo_refused(ret: Return, force_helps: bool) -> None:
 
 def _render_all(files: list[Path], output, out_dir, template, force, jobs, quiet, forms) -> _Outcome:
     """Check every file, then render the acceptable ones: both in worker processes."""
-    outcome, taken, todo = _Outcome([], [], []), set(), []
+    outcome, taken, todo = _Outcome([], []), set(), []
     with process_pool(bounded_jobs(jobs, len(files))) as pool:
         check = functools.partial(check_or_refuse, forms=forms)
         for ret in progress(run_batch(check, files, 1, pool), len(files), "检查", quiet):
@@ -111,7 +114,6 @@ def _render_all(files: list[Path], output, out_dir, template, force, jobs, quiet
         rendered = progress(render_all(todo, pool, template), len(todo), "生成报告", quiet)
         for ret, target, data in zip(todo, targets, rendered, strict=True):
             atomic_write_bytes(target, data)
-            outcome.rendered.append(target)
             outcome.reports[id(ret)] = target
     return outcome
 

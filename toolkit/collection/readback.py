@@ -25,11 +25,10 @@ from toolkit.reading.interpret import COLLECTION, kind_of, read_metadata, read_w
 from toolkit.reading.ooxml import Sheet, Workbook
 from toolkit.reading.values import stored_number
 from toolkit.returns.model import Problem, Return
-from toolkit.returns.problems import format_number, problem
+from toolkit.returns.problems import format_number, limit_problems, problem
 
 MAX_DIGITS = 15  # no figure of a return comes near 10^15; beyond, a number is damage (and int() of 1E+999999999 hangs)
 TOTAL_LABEL = "合计"
-SHOWN = 20  # mismatches listed one by one; the rest are counted
 
 
 class DamagedCollection(Exception):
@@ -162,8 +161,5 @@ def verify_collection(book: Workbook, path: str, meta: Mapping[str, str], forms:
         ret.problems.append(problem("collection_damaged", detail=str(e)))
         return ret
     agencies = [Return(path="", form=form, values=v) for v in rows.values()]
-    mismatches = _summary_mismatches(book, form, sum_inputs(form, agencies))
-    ret.problems += mismatches[:SHOWN]
-    if len(mismatches) > SHOWN:
-        ret.problems.append(problem("collection_more_mismatches", count=len(mismatches) - SHOWN))
+    ret.problems = limit_problems(_summary_mismatches(book, form, sum_inputs(form, agencies)))  # the rest counted
     return ret

@@ -24,6 +24,7 @@ from toolkit.forms.expr import Comparison, ExprError, LinearExpr, parse_comparis
 # The spec keys that shape the workbook: only they make the fingerprint, so settings of the Word
 # report, charts, cross-year checks or which form is the default never invalidate returned files.
 WORKBOOK_KEYS = ("id", "version", "name", "basis", "kinds", "fields", "sections", "computed", "rules")
+DATE_FIELD = "date"  # a form's date field, when it has one, signs the report and is read as a date
 IDENTITY_FIELDS = ("agency", "year")  # prefilled by the tool; `date`, when a form has it, signs the report
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _BAD_SHEET_CHARS = set("[]:*?/\\")

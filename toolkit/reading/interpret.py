@@ -14,7 +14,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from toolkit.core.digits import year_of
 from toolkit.forms.formulas import formula_key, formulas_of
 from toolkit.forms.layout import INFO_SHEET, META_PREFIX, META_SHEET, Layout, layout_of
-from toolkit.forms.spec import Form, builtin_forms
+from toolkit.forms.spec import DATE_FIELD, Form, builtin_forms
 from toolkit.reading.guards import DEFAULT_LIMITS, Limits, UnreadableFile, open_package
 from toolkit.reading.ooxml import VISIBLE, RawCell, Workbook, XlsxError, read_xlsx
 from toolkit.reading.values import date_of_serial, read_number, stored_number
@@ -187,7 +187,7 @@ class _Reading:
 
 def _field_text(field_id: str, raw: RawCell, date1904: bool) -> str:
     """A 基本信息 field as text; the date typed as a date (a day number to Excel) as its ISO date."""
-    if field_id == "date" and raw.type == "n":
+    if field_id == DATE_FIELD and raw.type == "n":
         return date_of_serial(raw.value, date1904) or raw.value
     return raw.value.strip()
 

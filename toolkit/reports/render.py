@@ -25,7 +25,7 @@ from lxml import etree
 
 from toolkit.core.errors import UserError
 from toolkit.core.text import xml_safe
-from toolkit.forms.spec import Cell, Form
+from toolkit.forms.spec import DATE_FIELD, Cell, Form
 from toolkit.returns.model import Return
 
 TEMPLATES = Path(str(resources.files("docx_templates")))  # the shipped Word templates (data only)
@@ -102,7 +102,7 @@ def report_context(ret: Return) -> dict:
     fields = {f.id: _field_text(ret.fields.get(f.id, "")) for f in form.fields}
     agency = xml_safe(ret.agency or fields.get("agency", ""))
     year = str(ret.year if ret.year is not None else fields.get("year", ""))
-    fields.update(agency=agency, year=year, date=format_date(fields.get("date", "")))
+    fields.update(agency=agency, year=year, date=format_date(fields.get(DATE_FIELD, "")))
     ctx.update(
         title=title_lines(xml_safe(form.report_title(agency, year)), form.title_break),
         agency=agency,

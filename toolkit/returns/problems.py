@@ -91,7 +91,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "cross_year_failed": (ERROR, "跨年度核对：{message}（{detail}）"),
     "cross_year_warning": (WARNING, "跨年度核对：{message}（{detail}）"),
     "collection_mismatch": (ERROR, "汇总表被改动：此处为 {value}，各机关明细之和为 {expected}；请重新运行 toolkit merge 生成"),
-    "collection_more_mismatches": (ERROR, "另有 {count} 处汇总与明细不一致，未逐一列出；请重新运行 toolkit merge 生成"),
     "collection_damaged": (ERROR, "汇总文件不完整或被改动（{detail}），无法核对；请重新运行 toolkit merge 生成"),
 }
 
