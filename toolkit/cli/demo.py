@@ -75,10 +75,24 @@ def _merge(samples: Path, out: Path) -> None:
 
 
 @main.command("demo")
-@click.option("--out", "out", type=click.Path(path_type=Path), default=Path("demo-output"), show_default=True)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("demo-output"),
+    show_default=True,
+    metavar="文件夹",
+    help="结果写入的文件夹",
+)
 @handled
 def demo_command(out: Path) -> None:
-    """用 samples/ 中的示例跑一遍完整流程（模板 → 检查 → 报告 → 汇总），结果写入 demo-output/。"""
+    """用 samples/ 中的示例跑一遍完整流程（模板、检查、报告、汇总）。
+
+    \b
+    示例：
+      toolkit demo             结果写入 demo-output/
+      toolkit demo --out 演示  结果写入 演示/
+    """
     samples = samples_dir()
     _templates(samples, out)
     returns = _check(samples, out)

@@ -30,7 +30,7 @@ from toolkit.returns.model import Return
 
 TEMPLATES = Path(str(resources.files("docx_templates")))  # the shipped Word templates (data only)
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$")
-RESERVED = ("title", "agency", "year", "date", "fields", "texts", "form")
+RESERVED = ("title", "agency", "year", "date", "attribute", "fields", "texts", "form")
 
 
 # ---------------------------------------------------------------- context
@@ -108,6 +108,7 @@ def report_context(ret: Return) -> dict:
         agency=agency,
         year=year,
         date=fields["date"],
+        attribute=xml_safe(form.attribute),
         fields=fields,
         texts={s.id: paragraphs(ret.texts.get(s.id)) for s in form.text_sections},
         form={"id": form.id, "version": form.version, "name": form.name, "basis": form.basis},
@@ -308,6 +309,9 @@ def template_variables(form: Form) -> list[Variable]:
         Variable("agency", "报告", "机关名称"),
         Variable("year", "报告", "年度"),
         Variable("date", "报告", "落款日期", "基本信息中的填报日期，写成“2021年1月28日”"),
+        Variable(
+            "attribute", "报告", "附注", f"落款日期下一行，如“{form.attribute or '（此件公开发布）'}”；表式 report.attribute 设置"
+        ),
     ]
     out += [Variable(f"fields.{f.id}", "基本信息", f.label) for f in form.fields]
     for section in form.sections:
