@@ -100,3 +100,19 @@ def test_check_cell_names_the_cell_that_is_not_a_number(typed, form_id):
         if rule.id != "t3_balance":
             pos = layout.rules[rule.id]
             assert str(result["values"][(pos.sheet, pos.a1)]).startswith("✓"), rule.id
+
+
+def test_a_number_typed_as_text_is_read_but_totals_are_not_called_stale(tmp_path):
+    """"12" pasted as text: the workbook's totals count it as 0 (N()), check reads it as 12 with a warning;
+    the totals LibreOffice saved agree with the workbook's own arithmetic, so none is reported as stale."""
+    from toolkit.pipeline import check_file
+
+    form = get_form("gov-info-2021")
+    pos = layout_of(form).cells[CELL]
+    src, dst = tmp_path / "src.xlsx", tmp_path / "typed.xlsx"
+    src.write_bytes(build_workbook(form, "原州区测试局", 2025))
+    (result,) = run_office_jobs([OfficeJob(src, dst, {(pos.sheet, pos.a1): "12"}, read=[(pos.sheet, pos.a1)])], timeout=240)
+    assert result["values"][(pos.sheet, pos.a1)] == "12"  # kept as text by LibreOffice
+    codes = {(p.code, p.cell) for p in check_file(dst).problems}
+    assert ("text_number", "D6") in codes
+    assert not [c for c in codes if c[0] == "stale_total"], codes

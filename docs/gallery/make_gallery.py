@@ -20,9 +20,9 @@ PICTURES = [
     ("template-guide", "templates/gov-info-2021/*司法局*.xlsx", "填报说明"),
     ("template-table3", "templates/gov-info-2021/*司法局*.xlsx", "三、收到和处理政府信息公开申请情况"),
     ("annotated-problems", "annotated/*.xlsx", "问题清单"),
-    ("collection-status", "collection/collection.xlsx", "报送状态"),
-    ("collection-reminders", "collection/collection.xlsx", "催报"),
-    ("report-table3", "reports/*2024*司法局*.docx", "三、收到和处理政府信息公开申请情况"),
+    ("collection-status", "collection/collection.xlsx", "报送情况"),
+    ("collection-reminders", "collection/collection.xlsx", "催报名单"),
+    ("report-table3", "reports/*司法局2024*.docx", "三、收到和处理政府信息公开申请情况"),
     ("summary-page1", "collection/summary.docx", None),
 ]
 

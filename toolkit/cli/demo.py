@@ -15,6 +15,7 @@ from toolkit.pipeline import (
     annotate,
     check_or_refuse,
     merge_returns,
+    read_agencies,
     read_agency_list,
     render_report,
     write_mailing,
@@ -65,8 +66,8 @@ def _reports(returns: list, out: Path) -> None:
 
 
 def _merge(samples: Path, out: Path) -> None:
-    order = read_agency_list(samples / "agencies.txt")
-    collection = merge_returns([samples / "returns-2024"], name="固原市原州区", agency_order=order)
+    expected = read_agencies(samples / "agencies-2024.csv")  # with contacts; two of them have not returned
+    collection = merge_returns([samples / "returns-2024"], name="固原市原州区", agency_order=expected)
     folder = out / "collection"
     fates = "，".join(f"{FATES[k]} {v} 份" for k, v in collection.counts().items() if v)
     click.echo(f"4. 汇总：{fates}；计入汇总 {len(collection.returns)} 个机关")

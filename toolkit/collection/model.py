@@ -181,14 +181,6 @@ class Collection:
         """Every input accepted with no cross-year error and nobody missing."""
         return all(e.fate == "accepted" and not any(p.severity == ERROR for p in e.cross_year) for e in self.entries)
 
-    def summary_return(self) -> Return:
-        """The region as if it were one agency: what summary.docx is rendered from."""
-        texts = {s.id: "" for s in self.form.text_sections}  # summary.docx's own texts come from collection.summary
-        fields = {"agency": self.name, "year": str(self.year or "")}
-        return Return(
-            path="", form=self.form, agency=self.name, year=self.year, fields=fields, values=dict(self.totals), texts=texts
-        )
-
 
 def sum_inputs(form: Form, rets: Iterable[Return]) -> dict[str, int | Decimal]:
     """Sum every input cell over the returns, then recompute the totals from the sums."""

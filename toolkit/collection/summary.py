@@ -10,7 +10,7 @@ from toolkit.collection.model import Collection
 from toolkit.core.errors import UserError
 from toolkit.forms.spec import DATE_FIELD, Form, Section
 from toolkit.returns.model import Return
-from toolkit.workbook.mailing import _decode  # the agency list's decoding: UTF-8 or GB18030, as offices save text
+from toolkit.workbook.mailing import decode_text
 
 
 def _number(section: Section) -> str:
@@ -54,7 +54,7 @@ def read_summary_text(path: str | Path, form: Form) -> dict[str, str]:
         raw = path.read_bytes()
     except OSError as e:
         raise UserError(f"{path}：无法读取汇总报告文字（{e.strerror or e}）") from None
-    return parse_summary_text(_decode(raw, path), form, str(path))
+    return parse_summary_text(decode_text(raw, path), form, str(path))
 
 
 def overview(c: Collection) -> str:
@@ -80,7 +80,8 @@ def _fill(template: str, c: Collection) -> str:
 
 def summary_return(c: Collection, texts: dict[str, str] | None = None, today: date | None = None) -> Return:
     """The region as one agency: totals, the overview in section 一, the office's (or the form's) text in the others, today's date."""
-    ret = c.summary_return()
+    fields = {"agency": c.name, "year": str(c.year or "")}
+    ret = Return(path="", form=c.form, agency=c.name, year=c.year, fields=fields, values=dict(c.totals), texts={})
     sections = c.form.text_sections
     for s in sections[1:]:
         default = c.form.summary.get(s.id) or f"{{name}}各机关{s.title.removeprefix(_number(s))}见各机关的年度报告。"

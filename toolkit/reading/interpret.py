@@ -91,6 +91,7 @@ class _Reading:
 
     def __init__(self, book: Workbook, form: Form, ret: Return):
         self.book, self.form, self.ret, self.layout = book, form, ret, layout_of(form)
+        self.text_numbers: set[str] = set()  # read as numbers, but the workbook's N() counts them as 0
 
     def add(self, p: Problem) -> None:
         self.ret.problems.append(p)
@@ -125,6 +126,8 @@ class _Reading:
             raw = self.book.sheets[pos.sheet].get(pos.row, pos.col)
             reading = read_number(raw, cell.kind)
             inputs[cell.id] = reading.value if reading.value is not None else 0
+            if reading.code == "text_number":
+                self.text_numbers.add(cell.id)
             self.substitute(cell.id, raw, reading, inputs[cell.id])
             where = {"sheet": pos.sheet, "cell": pos.a1, "cell_id": cell.id, "labels": cell.label}
             if raw.formula is not None:  # an input must be a typed value; a cached result is not one
@@ -144,8 +147,10 @@ class _Reading:
         counts = reading.value is not None or (code == "blank")  # a formula's number, or a blank (0)
         self.ret.substitutions[cell_id] = Substitution(typed, used, code, counts)
 
-    def totals(self, values: Mapping[str, int | Decimal]) -> None:
+    def totals(self, inputs: Mapping[str, int | Decimal], values: Mapping[str, int | Decimal]) -> None:
         formulas = formulas_of(self.form)
+        if self.text_numbers:  # a cached total is stale only if it differs from what the workbook itself computes
+            values = self.form.compute({k: 0 if k in self.text_numbers else v for k, v in inputs.items()})
         for eq in self.form.equations:
             pos, cell = self.layout.cells[eq.target], self.form.cells[eq.target]
             raw = self.book.sheets[pos.sheet].get(pos.row, pos.col)
@@ -184,9 +189,10 @@ class _Reading:
             return
         self.labels()
         self.fields()
-        values = self.form.compute(self.inputs())
+        inputs = self.inputs()
+        values = self.form.compute(inputs)
         self.ret.values = values
-        self.totals(values)
+        self.totals(inputs, values)
         self.protection()
         self.texts()
         meta = self.ret.metadata

@@ -23,13 +23,13 @@ from docxtpl import DocxTemplate
 from jinja2 import meta, nodes
 from lxml import etree
 
+from toolkit.core.digits import chinese_date, date_of
 from toolkit.core.errors import UserError
 from toolkit.core.text import xml_safe
 from toolkit.forms.spec import DATE_FIELD, Cell, Form
 from toolkit.returns.model import Return
 
 TEMPLATES = Path(str(resources.files("docx_templates")))  # the shipped Word templates (data only)
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$")
 RESERVED = ("title", "agency", "year", "date", "attribute", "fields", "texts", "form")
 
 
@@ -63,17 +63,14 @@ def format_value(value: int | Decimal | None, cell: Cell) -> str:
 
 
 def format_date(text: str) -> str:
-    """`2021-01-28` (as spreadsheets store dates) written the official way: 2021年1月28日."""
-    m = _ISO_DATE.match(text.strip())
-    if not m:
-        return text.strip()
-    y, mo, d = (int(x) for x in m.groups())
-    return f"{y}年{mo}月{d}日"
+    """A date as the report signs it (2021年1月28日), whichever common form it was typed in; else as typed."""
+    day = date_of(text)
+    return chinese_date(day) if day else text.strip()
 
 
 def _field_text(value: object) -> str:
     if isinstance(value, (datetime, date)):
-        return f"{value.year}年{value.month}月{value.day}日"
+        return chinese_date(value)
     return xml_safe(str(value if value is not None else ""))
 
 

@@ -91,7 +91,7 @@ def read_agencies(path: str | Path) -> list[Agency]:
         raw = path.read_bytes()
     except OSError as e:
         raise UserError(f"{path}：无法读取机关名单（{e.strerror or e}）") from None
-    text = _decode(raw, path)
+    text = decode_text(raw, path)
     first = text.strip().splitlines()[0] if text.strip() else ""
     if path.suffix.lower() == ".csv" or AGENCY_COLUMN in first.split(","):
         rows = _csv_rows(text, path)
@@ -106,7 +106,8 @@ def read_agencies(path: str | Path) -> list[Agency]:
     return [Agency(check_agency(a.name), a.contact, a.phone) for a in unique.values()]
 
 
-def _decode(raw: bytes, path: Path) -> str:
+def decode_text(raw: bytes, path: Path) -> str:
+    """A text file as offices save it: UTF-8 (with or without BOM) or GB18030."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return raw.decode(encoding)
