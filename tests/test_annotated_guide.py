@@ -4,6 +4,8 @@ opens on a 问题清单 whose links lead to the cells, marks where the fix is an
 
 from __future__ import annotations
 
+import json
+
 import re
 import subprocess
 import zipfile
@@ -171,6 +173,23 @@ def test_report_force_lists_every_value_it_replaced(tmp_path):
         assert line in lines, result.output
     clean = CliRunner().invoke(main, ["report", str(_fill(tmp_path, {}, "ok.xlsx")), "-o", str(tmp_path / "ok.docx")])
     assert clean.exit_code == 0 and "按 0 计" not in clean.output
+
+
+def test_report_json_lists_what_force_replaced(tmp_path):
+    path = _fill(tmp_path, {"t3.open.natural": "12件"})
+    result = CliRunner().invoke(main, ["report", "--force", "--json", str(path), "-o", str(tmp_path / "r.docx")])
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(result.stdout)["files"]
+    assert entry["replaced"] == [
+        {
+            "sheet": T3,
+            "cell": _a1("t3.open.natural"),
+            "cell_id": "t3.open.natural",
+            "labels": FORM.cells["t3.open.natural"].label,
+            "typed": "12件",
+            "used": 0,
+        }
+    ]
 
 
 # ---------------------------------------------------------------- the annotated copy

@@ -59,9 +59,17 @@ class _Outcome:
         for ret in self.checked:
             doc = self.reports.get(id(ret))
             pdf = pdfs.get(doc) if doc else None
-            files.append({**ret.to_dict(), "report": str(doc) if doc else None, "pdf": str(pdf) if pdf else None})
+            replaced = [_replaced_json(r) for r in replacements(ret)] if doc else []  # what --force counted instead
+            files.append(
+                {**ret.to_dict(), "report": str(doc) if doc else None, "pdf": str(pdf) if pdf else None, "replaced": replaced}
+            )
         summary = {"files": len(self.checked), "reports": len(self.rendered), "refused": len(self.refused)}
         return result_json(files, {**summary, "unreadable": len(self.unreadable)})
+
+
+def _replaced_json(r) -> dict:
+    used = r.used if isinstance(r.used, int) else float(r.used)
+    return {"sheet": r.sheet, "cell": r.cell, "cell_id": r.cell_id, "labels": r.labels, "typed": r.typed, "used": used}
 
 
 def _require_soffice() -> None:
