@@ -4,8 +4,8 @@ opens on a 问题清单 whose links lead to the cells, marks where the fix is an
 
 from __future__ import annotations
 
+import io
 import json
-
 import re
 import subprocess
 import zipfile
@@ -73,6 +73,7 @@ def test_a_non_number_is_never_counted_as_0_in_a_rule(tmp_path):
     assert [(p.sheet, p.cell, p.value) for p in cell] == [(T3, _a1("t3.open.natural"), "12件")]
     (skipped,) = [p for p in ret.problems if p.code == "rule_not_evaluated"]
     assert skipped.severity == "warning" and skipped.expansion == (("c", "natural"),)
+    assert (skipped.sheet, skipped.cell) == (T3, _a1("t3.open.natural"))  # anchored where the fix is, not at row 一
     assert f"{T3}!{_a1('t3.open.natural')}" in skipped.message and "“12件”" in skipped.message
     assert "未能检查" in skipped.message
     assert not [p for p in ret.problems if "左边为" in p.message], [p.message for p in ret.problems]
@@ -162,7 +163,7 @@ def test_report_force_lists_every_value_it_replaced(tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "r.docx").exists()
     lines = [line.strip() for line in result.output.splitlines()]
-    assert "注意：以下 3 个填写项的内容无法使用，报告中按所列数值计（--force）：" in lines
+    assert "注意：以下填写项的内容无法使用，报告中按所列数值计（--force）：" in lines
     t2 = LAYOUT.cells["t2_1.rules.issued"]
     expected = [
         f"测试局 {t2.sheet}!{t2.a1}「{FORM.cells['t2_1.rules.issued'].label}」：填写的“-3”，按 0 计",
@@ -173,6 +174,20 @@ def test_report_force_lists_every_value_it_replaced(tmp_path):
         assert line in lines, result.output
     clean = CliRunner().invoke(main, ["report", str(_fill(tmp_path, {}, "ok.xlsx")), "-o", str(tmp_path / "ok.docx")])
     assert clean.exit_code == 0 and "按 0 计" not in clean.output
+
+
+def test_report_force_says_a_returns_many_blanks_in_one_line(tmp_path):
+    blank = [c.id for c in FORM.input_cells if c.table.id == "t3"][:5]
+    path = _fill(tmp_path, {**dict.fromkeys(blank), "t3.open.natural": "12件"})
+    result = CliRunner().invoke(main, ["report", "--force", str(path), "-o", str(tmp_path / "r.docx")])
+    assert result.exit_code == 0, result.output
+    lines = [line.strip() for line in result.output.splitlines()]
+    first = LAYOUT.cells[blank[0]]
+    assert [line for line in lines if "未填写" in line] == [
+        f"测试局 共 5 个填写项未填写，均按 0 计（如 {first.sheet}!{first.a1}、"
+        f"{LAYOUT.cells[blank[1]].ref}、{LAYOUT.cells[blank[2]].ref}）"
+    ]
+    assert any("“12件”" in line for line in lines)
 
 
 def test_report_json_lists_what_force_replaced(tmp_path):
@@ -202,7 +217,7 @@ def test_the_annotated_copy_opens_on_its_problem_list_with_links_to_the_cells(tm
     assert ws.title == "问题清单" and wb.active.title == "问题清单"
     assert [s.title for s in wb.worksheets if s.sheet_view.tabSelected] == ["问题清单"]
     rows = _list_rows(ws)
-    problems = check_file(path).problems
+    problems = sorted(check_file(path).problems, key=lambda p: p.severity != "error")  # errors first, stable
     assert len(rows) == len(problems)
     for row, p in zip(rows, problems, strict=True):
         assert row["严重程度"].value == {"error": "错误", "warning": "警告"}[p.severity]
@@ -255,7 +270,7 @@ def test_comments_are_anchored_next_to_their_cells(tmp_path):
         drawings = [zf.read(n).decode() for n in zf.namelist() if n.endswith(".vml")]
     shapes = [s for d in drawings for s in re.findall(r"<\w+:shape .*?</\w+:shape>", d, re.S)]
     commented = [(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.comment]
-    assert len(shapes) == len(commented) >= 4
+    assert len(shapes) == len(commented) >= 3
     lefts = set()
     for shape in shapes:
         row = int(re.search(r"<\w+:Row>(\d+)</", shape).group(1))
@@ -283,9 +298,10 @@ def test_annotating_an_annotated_copy_keeps_one_problem_list_and_no_stale_commen
     (copy,) = out.glob("*.xlsx")
     wb = openpyxl.load_workbook(copy)
     assert wb.sheetnames.count("问题清单") == 1 and wb.sheetnames[0] == "问题清单"
-    assert [r["单元格"].value for r in _list_rows(wb.worksheets[0])] == [_a1("t3.open.legal"), _a1("t3.new.legal")]
+    # the cell's error and its column's not-evaluated balance, both where the fix is
+    assert [r["单元格"].value for r in _list_rows(wb.worksheets[0])] == [_a1("t3.open.legal")] * 2
     commented = [c.coordinate for row in wb[T3].iter_rows() for c in row if c.comment]
-    assert sorted(commented) == sorted([_a1("t3.open.legal"), _a1("t3.new.legal")])
+    assert commented == [_a1("t3.open.legal")]
 
 
 def _column_text(pdf: Path) -> tuple[list[str], str]:
@@ -318,3 +334,29 @@ def test_libreoffice_prints_the_problem_list_first_and_whole(tmp_path):
     for p in check_file(annotated).problems:
         message = p.message.removeprefix(p.location + (f"「{p.labels}」" if p.labels else "")).removeprefix("：")
         assert re.sub(r"\s+", "", message) in column, message
+
+
+def test_the_problem_list_shows_errors_first_under_the_templates_header_style(tmp_path):
+    """check finds the unclear date (a warning) before the balance that fails (an error);
+    the list puts errors first, each kind in the order found, under a header styled as the template's."""
+    path = _fill(tmp_path, {"t3.new.natural": 99999}, fields={**complete_fields(), "date": "下周"})
+    found = check_file(path).problems
+    last_error = max(i for i, p in enumerate(found) if p.severity == "error")
+    assert any(p.severity == "warning" for p in found[:last_error]), [p.code for p in found]  # a warning between errors
+    wb = openpyxl.load_workbook(_annotate(tmp_path, path))
+    rows = _list_rows(wb["问题清单"])
+    severities = [r["严重程度"].value for r in rows]
+    assert severities == sorted(severities, key=lambda s: s != "错误") and severities[0] == "错误"
+    ordered = [p for p in found if p.severity == "error"] + [p for p in found if p.severity != "error"]
+    assert len(rows) == len(ordered)
+    for row, p in zip(rows, ordered, strict=True):  # stable: each severity in the order check found it
+        assert p.message.endswith(row["说明"].value) and row["工作表"].value == p.sheet
+
+    template = openpyxl.load_workbook(io.BytesIO(build_workbook(FORM, "原州区司法局", 2025)))
+    t3 = template[T3]
+    leaf = next(c for row in t3.iter_rows() for c in row if c.value == "自然人")
+    for head in wb["问题清单"][3]:
+        assert head.font.b == leaf.font.b is True
+        assert head.fill.fgColor.rgb == leaf.fill.fgColor.rgb and head.fill.fill_type == leaf.fill.fill_type
+        assert head.border.left.style == leaf.border.left.style and head.border.bottom.style == leaf.border.bottom.style
+        assert (head.alignment.horizontal, head.alignment.vertical) == (leaf.alignment.horizontal, leaf.alignment.vertical)

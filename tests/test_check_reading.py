@@ -43,12 +43,12 @@ def test_a_complete_zero_return_is_accepted(tmp_path):
     ("typed", "expected"),
     [("12", 12), ("１２", 12), ("1,234", 1234), (" 12 ", 12), ("\u300012", 12), ("１，２３４", 1234)],
 )
-def test_numbers_stored_as_text_are_read_with_a_warning(tmp_path, typed, expected):
+def test_numbers_stored_as_text_are_errors_as_in_the_workbook_that_counts_them_as_0(tmp_path, typed, expected):
     ret = read_return(_filled(tmp_path, values={CELL: typed}))
     assert ret.values[CELL] == expected
     p = _only(ret.problems, "text_number")
-    assert (p.severity, p.sheet, p.cell, p.cell_id) == ("warning", "三、依申请公开", POS.a1, CELL)
-    assert p.message.startswith(f"三、依申请公开!{POS.a1}「") and "已按" in p.message
+    assert (p.severity, p.sheet, p.cell, p.cell_id) == ("error", "三、依申请公开", POS.a1, CELL)
+    assert p.message.startswith(f"三、依申请公开!{POS.a1}「") and f"请改为数值 {expected}" in p.message
 
 
 @pytest.mark.parametrize(

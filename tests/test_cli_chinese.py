@@ -277,3 +277,13 @@ def test_check_json_adds_duplicates_and_missing_and_keeps_its_keys(inbox, tmp_pa
     ]
     plain = json.loads(run("check", "--json", "--jobs", "1", inbox).stdout)
     assert plain["missing"] is None and len(plain["duplicates"]) == 1
+
+
+@pytest.mark.parametrize("name", ["check", "merge", "template"])
+def test_help_shows_defaults_and_ranges_in_chinese(name):
+    """click writes `[default: 20.0; 0<x<=1024]` and `[1<=x<=64]`: read in Chinese, whole defaults without `.0`."""
+    text = _help(name)
+    assert not re.search(r"<=|<x|x<|>=|\d\.0\b", text), text
+    assert "[1–64]" in text  # --jobs
+    if name == "check":
+        assert "[默认：20；大于0、不超过1024]" in "".join(text.split())

@@ -144,3 +144,79 @@ def test_linear_combination_holds_what_docxcompose_holds(tmp_path):
     first_title = composed[0]
     start = len(fast) - 1 - fast[::-1].index(first_title)  # skip the contents list, which docxcompose has not
     assert fast[start:] == composed
+
+
+def _outcome(path: Path) -> tuple:
+    from toolkit.pipeline import check_or_refuse
+
+    r = check_or_refuse(path)
+    return r.to_dict(), r.values, r.texts, r.fields, r.substitutions, r.metadata
+
+
+def _clear_reading_memos() -> None:
+    """Forget everything the reader remembered between files (memos of texts, cells, per-form plans)."""
+    import gc
+
+    from toolkit.reading import interpret
+    from toolkit.reading.memo import Memo
+
+    for obj in gc.get_objects():
+        if isinstance(obj, Memo):
+            obj.clear()
+    interpret._plan.cache_clear()
+
+
+def test_what_the_reader_remembers_from_other_files_never_changes_a_result(tmp_path):
+    """Returns read after others (memos warm) equal the same returns read from scratch, in another order."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from filling import complete_fields, complete_texts, fill_workbook
+
+    form = builtin_forms()["gov-info-2021"]
+    odd = ["十二", "1,234", "１２", " 12 ", -1, 1.5, "12件", "", "=1+1", "0.30000000000000004", "_x0031_"]
+    paths = []
+    for i in range(4):
+        values = {c.id: (odd[(i + j) % len(odd)] if j % 9 == i else j % 13) for j, c in enumerate(form.input_cells)}
+        texts = complete_texts(form) if i % 2 else {s.id: "=开头" for s in form.text_sections}
+        paths.append(fill_workbook(form, tmp_path / f"{i}.xlsx", values, texts, complete_fields(), agency=f"局{i}"))
+    warm = [_outcome(p) for p in paths]
+    assert any(o[0]["problems"] for o in warm) and len({str(o[1]) for o in warm}) == 4  # varied, not all alike
+    for i, path in reversed(list(enumerate(paths))):
+        _clear_reading_memos()
+        assert _outcome(path) == warm[i], path
+
+
+def _parts_in_reading_order(path: Path, monkeypatch) -> list[tuple[str, int]]:
+    """(part, its elements and attributes) in the order the reader reads them, counted here by hand."""
+    from toolkit.reading import guards
+    from toolkit.reading.interpret import read_workbook
+
+    seen: list[tuple[str, int]] = []
+    original = guards.read_part
+
+    def recording(zf, name, limits=guards.DEFAULT_LIMITS):
+        data = original(zf, name, limits)
+        seen.append((name, data.count(b"<") - data.count(b"</") + data.count(b"=")))
+        return data
+
+    monkeypatch.setattr(guards, "read_part", recording)
+    read_workbook(path)
+    monkeypatch.undo()
+    return seen
+
+
+def test_the_tag_budget_refuses_at_the_part_that_passes_it_even_when_counting_is_put_off(tmp_path, monkeypatch):
+    """Under the limit parts are not counted at once; the refusal still comes exactly where the sum passes it."""
+    from toolkit.reading.guards import Limits, UnreadableFile
+    from toolkit.reading.interpret import read_workbook
+    from toolkit.workbook.writer import build_filled_workbook
+
+    path = tmp_path / "r.xlsx"
+    path.write_bytes(build_filled_workbook(_returns(1)[0]))
+    parts = _parts_in_reading_order(path, monkeypatch)
+    assert len(parts) > 5
+    sums = [sum(tags for _, tags in parts[: i + 1]) for i in range(len(parts))]
+    read_workbook(path, Limits(max_xml_tags=sums[-1]))  # exactly at the limit: read
+    for (name, _), total in zip(parts, sums, strict=True):
+        with pytest.raises(UnreadableFile) as refused:
+            read_workbook(path, Limits(max_xml_tags=total - 1))  # one below what the parts up to here hold
+        assert f"（部件 {name}，超过 {total - 1} 个标记）" in refused.value.reason

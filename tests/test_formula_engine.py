@@ -145,3 +145,49 @@ def test_text_in_an_input_is_named_and_never_an_error(tmp_path, form_id):
         if rule.table_id != "t3" and got != check_cell_text(rule, values):
             wrong.append(f"{pos.ref} {rule.id}: formulas {got!r}, Python {check_cell_text(rule, values)!r}")
     assert not wrong, "\n".join(wrong)
+
+
+CROSS_SHEET_SPEC = """
+id: cross-sheet
+version: "1"
+name: 跨表勾稽测试
+title: "{agency}{year}年跨表测试"
+kinds:
+  count: {type: integer, min: 0, max: 100000}
+fields:
+  - {id: agency, label: 机关名称, prefilled: true}
+  - {id: year, label: 年度, prefilled: true}
+sections:
+  - id: s1
+    title: 一、收到
+    sheet: 一、收到
+    tables:
+      - {id: ta, corner: 项目, kind: count, columns: [{id: n, label: 件数}], rows: [{id: a, label: 收到}, {id: b, label: 转来}, {id: total, label: 合计}]}
+  - id: s2
+    title: 二、办结
+    sheet: 二、办结
+    tables:
+      - {id: tb, corner: 项目, kind: count, columns: [{id: n, label: 件数}], rows: [{id: a, label: 办结}]}
+computed:
+  - eq: "ta.total.n = ta.a.n + ta.b.n"
+rules:
+  - id: done_within_received
+    check: "tb.a.n <= ta.total.n"
+    title: 办结不多于收到
+    message: 办结件数不能多于收到件数
+"""
+
+
+@pytest.mark.parametrize(("done", "expected"), [(3, "✓ 通过"), (30, "✗ 不符合")])
+def test_a_rule_across_two_sheets_reads_the_other_sheets_cells(tmp_path, done, expected):
+    """The check cell on 二、办结 compares with 一、收到's total by sheet name, not with its own sheet's same address."""
+    from toolkit.forms.spec import parse_form
+
+    form = parse_form(CROSS_SHEET_SPEC, "cross.yaml")
+    layout = layout_of(form)
+    path = tmp_path / "cross.xlsx"
+    fill_workbook(form, path, {"ta.a.n": 4, "ta.b.n": 5, "tb.a.n": done}, fields={}, texts={})
+    results = engine_results(path)
+    check = layout.rules["done_within_received"]
+    assert check.sheet == "二、办结" and layout.cells["ta.total.n"].sheet == "一、收到"
+    assert results[(check.sheet.upper(), check.a1)] == expected

@@ -31,7 +31,8 @@ def test_benchmark_runs_and_reports_every_step(tmp_path):
     assert result.returncode == 0, result.stderr
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["n"] == 20 and data["cores"] >= 1
-    assert set(data["steps"]) == {"template", "check", "report", "collection_docx", "merge"}
+    assert set(data["steps"]) == {"template", "check", "report", "collection_docx", "merge", "merge_warm", "startup"}
+    assert data["steps"]["merge_warm"]["cache"] is True  # the re-run used the merge cache
     assert all(step["fast"] > 0 and step["naive"] > 0 for step in data["steps"].values())
     assert "ratio" in result.stdout and "collection_docx" in result.stdout
 

@@ -31,14 +31,15 @@ class TextCell:
 
 
 def text_cells(ws) -> list[TextCell]:
-    """Every text cell of a sheet with the extent of its merged range, top to bottom, left to right."""
+    """Every text cell of a sheet with the extent of its merged range, top to bottom, left to right; a long
+    label's line breaks (placed between its words so the cell does not break one) are not part of its text."""
     spans = {(r.min_row, r.min_col): (r.max_row, r.max_col) for r in ws.merged_cells.ranges}
     out = []
     for row in ws.iter_rows():
         for c in row:
             if isinstance(c.value, str) and not c.value.startswith("="):
                 last_row, last_col = spans.get((c.row, c.column), (c.row, c.column))
-                out.append(TextCell(c.row, c.column, last_row, last_col, c.value))
+                out.append(TextCell(c.row, c.column, last_row, last_col, c.value.replace("\n", "")))
     return out
 
 

@@ -593,3 +593,40 @@ def test_a_form_without_summary_defaults_still_gets_real_sentences_not_placehold
     texts = summary_return(Collection(form, "原州区", 2020, [], [], {})).texts
     assert texts["s5"] == "原州区各机关存在的主要问题及改进情况见各机关的年度报告。"
     assert not any("本部分为" in t for t in texts.values())
+
+
+def test_the_offices_own_numbered_points_inside_a_part_stay_in_that_part():
+    from toolkit.collection.summary import parse_summary_text
+
+    text = (
+        "五、存在的主要问题及改进情况\n存在的问题主要有：\n一、政策解读形式单一\n二、信息更新不及时\n六、其他需要报告的事项\n无。"
+    )
+    parts = parse_summary_text(text, get_form("gov-info-2021"))
+    assert parts == {"s5": "存在的问题主要有：\n一、政策解读形式单一\n二、信息更新不及时", "s6": "无。"}
+
+
+def test_without_a_region_name_the_summary_does_not_call_the_region_huizong():
+    from toolkit.collection.model import DEFAULT_NAME, Collection
+    from toolkit.collection.summary import summary_return
+
+    ret = summary_return(Collection(get_form("gov-info-2021"), DEFAULT_NAME, 2024, [], [], {}), today=date(2026, 12, 1))
+    assert ret.agency == ""
+    assert ret.texts["s1"].startswith("本报告汇总了0个机关报送的2024年政府信息公开工作年度报告数据")
+    assert not [t for t in ret.texts.values() if "汇总各机关" in t or "汇总了汇总" in t]
+
+
+def test_a_user_forms_summary_is_dated_and_names_the_form_not_the_gov_info_report(tmp_path):
+    from toolkit.collection.model import Collection
+    from toolkit.collection.summary import summary_return
+
+    text = (WORKBOOK_TEMPLATES / "gov-info-2021.yaml").read_text(encoding="utf-8")
+    text = text.replace("id: gov-info-2021", "id: training", 1).replace(
+        "  - {id: date, label: 填报日期", "  - {id: when, label: 填报日期", 1
+    )
+    text = text.replace('title: "{agency}{year}年政府信息公开工作年度报告"', 'title: "{agency}{year}年培训工作统计"', 1)
+    form = parse_form(text, "training.yaml")
+    c = Collection(form, "原州区", 2024, [], [], {})
+    ret = summary_return(c, today=date(2026, 12, 1))
+    assert "2024年培训工作统计数据" in ret.texts["s1"]
+    paras = [p.text for p in docx.Document(io.BytesIO(render_report(ret))).paragraphs if p.text]
+    assert "2026年12月1日" in paras

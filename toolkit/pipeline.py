@@ -3,36 +3,72 @@
 It decides what a file is from what the file says about itself: a return goes to reading and
 checking, a collection made by `toolkit merge` to the collection stage, anything else is refused
 by the reading guards with a reason. Stages below never call upwards; this module joins them.
+
+What it re-exports from the stages is imported on first use (module `__getattr__`): `toolkit check`
+does not import what rendering (docxtpl), annotating (openpyxl) or merging (xlsxwriter) need.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from toolkit.checking.annotate import annotate
 from toolkit.checking.check import check_return, refusal
-from toolkit.collection.merge import duplicates, merge_returns, not_returned
-from toolkit.collection.merge import exit_code as merge_exit_code
-from toolkit.collection.model import FATES, Collection, Entry
-from toolkit.collection.outputs import write_outputs
-from toolkit.collection.readback import verify_collection
-from toolkit.collection.summary import read_summary_text
 from toolkit.forms.spec import Form
 from toolkit.reading.guards import DEFAULT_LIMITS, Limits
 from toolkit.reading.interpret import COLLECTION, RETURN, interpret, kind_of, read_metadata, read_workbook
-from toolkit.reports.batch import render_all
-from toolkit.reports.render import lint_template, render_report, template_variables
 from toolkit.returns.model import Return
-from toolkit.workbook.mailing import (
-    Agency,
-    check_agency,
-    check_year,
-    read_agencies,
-    read_agency_list,
-    write_mailing,
-    write_template,
-)
+
+if TYPE_CHECKING:  # imported on first use below; named here for type checkers and the layers contract
+    from toolkit.checking.annotate import annotate
+    from toolkit.collection.merge import duplicates, merge_returns, not_returned
+    from toolkit.collection.merge import exit_code as merge_exit_code
+    from toolkit.collection.model import FATES, Collection, Entry
+    from toolkit.collection.outputs import write_outputs
+    from toolkit.collection.summary import read_summary_text
+    from toolkit.core.agencies import Agency
+    from toolkit.reports.batch import render_all
+    from toolkit.reports.render import lint_template, render_report, template_variables
+    from toolkit.workbook.mailing import (
+        check_agency,
+        check_year,
+        read_agencies,
+        read_agency_list,
+        write_mailing,
+        write_template,
+    )
+
+# name -> (module, its name there): imported when first asked for
+_LAZY = {
+    "annotate": ("toolkit.checking.annotate", "annotate"),
+    "duplicates": ("toolkit.collection.merge", "duplicates"),
+    "merge_returns": ("toolkit.collection.merge", "merge_returns"),
+    "not_returned": ("toolkit.collection.merge", "not_returned"),
+    "merge_exit_code": ("toolkit.collection.merge", "exit_code"),
+    "FATES": ("toolkit.collection.model", "FATES"),
+    "Collection": ("toolkit.collection.model", "Collection"),
+    "Entry": ("toolkit.collection.model", "Entry"),
+    "write_outputs": ("toolkit.collection.outputs", "write_outputs"),
+    "read_summary_text": ("toolkit.collection.summary", "read_summary_text"),
+    "render_all": ("toolkit.reports.batch", "render_all"),
+    "lint_template": ("toolkit.reports.render", "lint_template"),
+    "render_report": ("toolkit.reports.render", "render_report"),
+    "template_variables": ("toolkit.reports.render", "template_variables"),
+    "Agency": ("toolkit.core.agencies", "Agency"),
+    **{
+        name: ("toolkit.workbook.mailing", name)
+        for name in (
+            "check_agency",
+            "check_year",
+            "read_agencies",
+            "read_agency_list",
+            "write_mailing",
+            "write_template",
+        )
+    },
+}
 
 __all__ = [
     "COLLECTION",
@@ -68,11 +104,27 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str):
+    """A re-exported name, its stage imported now (and the name kept here for the next use)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _LAZY[name]
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
 def read_file(path: str | Path, forms: Mapping[str, Form] | None = None, limits: Limits = DEFAULT_LIMITS) -> tuple[str, Return]:
     """(what the file is, what it holds): RETURN read back, or COLLECTION verified; UnreadableFile for anything else."""
     book = read_workbook(path, limits)
     meta = read_metadata(book)
     if kind_of(meta) == COLLECTION:
+        from toolkit.collection.readback import verify_collection  # a collection's stage, imported for one only
+
         return COLLECTION, verify_collection(book, str(path), meta, forms)
     return RETURN, interpret(book, str(path), forms)
 

@@ -1,5 +1,5 @@
 """Regenerate README's picture gallery: the shipped samples through `toolkit demo`, each output
-exported to PDF by LibreOffice and the page that shows a given text rendered to PNG by pdftoppm.
+exported to PDF by LibreOffice (with toolkit's fonts.conf, as `report --pdf`) and the page that shows a given text rendered to PNG by pdftoppm.
 
     python docs/gallery/make_gallery.py      # from the project root; needs soffice and pdftoppm
 """
@@ -14,6 +14,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))
+
+from toolkit.reports.pdf import convert_to_pdf  # noqa: E402
 
 # (picture, file inside demo-output (glob), text that identifies the page)
 PICTURES = [
@@ -29,12 +32,6 @@ PICTURES = [
 
 def _run(*args: str, cwd: Path | None = None) -> str:
     return subprocess.run(args, cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
-def _to_pdf(source: Path, folder: Path) -> Path:
-    profile = (folder / "lo-profile").as_uri()
-    _run("soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf", "--outdir", str(folder), str(source))
-    return folder / f"{source.stem}.pdf"
 
 
 def _page_with(pdf: Path, needle: str | None) -> int:
@@ -57,7 +54,7 @@ def main() -> None:
             if source not in pdfs:
                 folder = work / f"pdf{len(pdfs)}"
                 folder.mkdir()
-                pdfs[source] = _to_pdf(source, folder)
+                pdfs[source] = convert_to_pdf([source], folder)[0]  # toolkit's own fonts.conf, as `report --pdf`
             page = _page_with(pdfs[source], needle)
             out = HERE / name
             _run("pdftoppm", "-f", str(page), "-l", str(page), "-r", "70", "-png", "-singlefile", str(pdfs[source]), str(out))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import traceback
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 
 from toolkit.checking.rules import rule_problems
@@ -30,7 +31,7 @@ def field_problems(ret: Return) -> list[Problem]:
         elif f.id == "year" and ret.metadata.get("year") and value != ret.metadata["year"]:
             out.append(problem("year_mismatch", value=value, expected=ret.metadata["year"], **where))
         elif f.id == DATE_FIELD and date_of(value) is None:  # read-back wrote every date it understood as 2026年1月18日
-            year = ret.year + 1 if ret.year else 2026  # returns come in the January after their year
+            year = (ret.year or date.today().year - 1) + 1  # returns come in the January after their year
             out.append(problem("date_unclear", value=value, example=f"{year}年1月20日", dotted=f"{year}.1.20", **where))
     return out
 

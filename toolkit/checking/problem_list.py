@@ -1,5 +1,6 @@
-"""The 问题清单 sheet an annotated return opens on: one row per problem, its cell a link to the cell,
-ready to print (A4 landscape, fitted to the page width, the header row on every page)."""
+"""The 问题清单 sheet an annotated return opens on: one row per problem (errors first), its cell a link to
+the cell, in the template's header style, ready to print (A4 landscape, fitted to the page width, the
+header row on every page)."""
 
 from __future__ import annotations
 
@@ -8,36 +9,39 @@ from openpyxl.workbook import Workbook
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
-from toolkit.forms.layout import text_units
+from toolkit.core.page import Page, apply_openpyxl, landscape_for
+from toolkit.core.sizing import row_height
 from toolkit.returns.model import ERROR, Problem, Return
+from toolkit.workbook.writer import STYLES
 
 LIST_SHEET = "问题清单"
 COLUMNS = (("序号", 6), ("严重程度", 10), ("工作表", 18), ("单元格", 10), ("项目", 44), ("说明", 76))
 HEADER_ROW = 3  # 1-based: title, legend, header
 FONT = "宋体"  # the template's font
-LINE_PT = 15.0  # a line of 11-point text
 SEVERITY = {ERROR: "错误", "warning": "警告"}
 LEGEND = (
     "点击“单元格”一列的地址可跳到该单元格，单元格的批注说明问题。表中颜色：粉红为错误，黄色为警告，"
     "浅橙为未通过的勾稽关系所涉及的一列（错误可能在其中任一格）。改正后请保存并重新报送，本页可以删除。"
 )
 
-_THIN = Side(style="thin", color="999999")
+_THIN = Side(style="thin")  # xlsxwriter's border 1, as the template draws it
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_HEAD_FILL = PatternFill("solid", fgColor="D9E1F2")
 _SEVERITY_FILL = {ERROR: PatternFill("solid", fgColor="FFC7CE"), "warning": PatternFill("solid", fgColor="FFEB9C")}
 _BODY = Font(name=FONT)
 _WRAP = Alignment(wrap_text=True, vertical="top")
 
 
-def _lines(text: str, width: float) -> int:
-    room = max(1.0, width - 1)
-    return sum(max(1, -int(-text_units(line) // room)) for line in text.split("\n"))
-
-
-def _height(texts: list[tuple[str, float]]) -> float:
-    """A row tall enough for every wrapped text of it: spreadsheets do not grow the rows of a written file."""
-    return min(409.0, LINE_PT * max((_lines(t, w) for t, w in texts), default=1) + 3)
+def _head(cell) -> None:
+    """The template's one header style (writer.STYLES["header"]), in openpyxl's terms."""
+    style = STYLES["header"]
+    cell.font = Font(name=FONT, bold=style.get("bold", False))
+    cell.fill = PatternFill("solid", fgColor="FF" + style["bg_color"].lstrip("#"))
+    cell.border = _BORDER if style.get("border") else Border()
+    cell.alignment = Alignment(
+        horizontal=style.get("align"),
+        vertical={"vcenter": "center"}.get(style.get("valign"), style.get("valign")),
+        wrap_text=style.get("text_wrap", False),
+    )
 
 
 def _title(ws: Worksheet, ret: Return, width: float) -> None:
@@ -51,8 +55,8 @@ def _title(ws: Worksheet, ret: Return, width: float) -> None:
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=last)
         cell = ws.cell(row, 1, text)
         cell.font, cell.alignment = font, _WRAP
-    ws.row_dimensions[1].height = 24
-    ws.row_dimensions[2].height = _height([(LEGEND, width * 11 / 10)])
+    ws.row_dimensions[1].height = row_height([(ws.cell(1, 1).value, width)], size=14)
+    ws.row_dimensions[2].height = row_height([(LEGEND, width)], size=10)
 
 
 def _link(cell, p: Problem, sheets: list[str]) -> None:
@@ -78,19 +82,19 @@ def _row(ws: Worksheet, row: int, number: int, p: Problem, sheets: list[str]) ->
         cell.alignment, cell.border, cell.font = _WRAP, _BORDER, _BODY
     ws.cell(row, 2).fill = _SEVERITY_FILL.get(p.severity, PatternFill())
     _link(ws.cell(row, 4), p, sheets)
-    ws.row_dimensions[row].height = _height([(str(v), w) for v, (_, w) in zip(values, COLUMNS, strict=True)])
+    ws.row_dimensions[row].height = row_height([(str(v), w) for v, (_, w) in zip(values, COLUMNS, strict=True)])
 
 
 def _print_ready(ws: Worksheet, last_row: int) -> None:
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0  # as many pages tall as it needs
-    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    """The one page setup of every sheet we write (core.page)."""
+    apply_openpyxl(ws, Page(landscape_for(w for _, w in COLUMNS), (HEADER_ROW - 1, HEADER_ROW - 1)))
     ws.print_area = f"A1:{ws.cell(last_row, len(COLUMNS)).coordinate}"
-    ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
     ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
+
+
+def by_severity(problems: list[Problem]) -> list[Problem]:
+    """Errors first, then warnings, each in the order found."""
+    return sorted(problems, key=lambda p: p.severity != ERROR)
 
 
 def add_problem_list(wb: Workbook, ret: Return, problems: list[Problem]) -> Worksheet:
@@ -99,13 +103,11 @@ def add_problem_list(wb: Workbook, ret: Return, problems: list[Problem]) -> Work
     ws = wb.create_sheet(LIST_SHEET, 0)
     for col, (name, width) in enumerate(COLUMNS, 1):
         ws.column_dimensions[ws.cell(1, col).column_letter].width = width
-        head = ws.cell(HEADER_ROW, col, name)
-        head.font, head.fill, head.border = Font(name=FONT, bold=True), _HEAD_FILL, _BORDER
-        head.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        _head(ws.cell(HEADER_ROW, col, name))
     _title(ws, ret, sum(w for _, w in COLUMNS))
     if not problems:
         ws.cell(HEADER_ROW + 1, 1, "未发现问题。")
-    for number, p in enumerate(problems, 1):
+    for number, p in enumerate(by_severity(problems), 1):
         _row(ws, HEADER_ROW + number, number, p, sheets)
     _print_ready(ws, HEADER_ROW + max(1, len(problems)))
     for other in wb.worksheets:

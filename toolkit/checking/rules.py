@@ -186,7 +186,7 @@ def _not_evaluated(form: Form, rule: Rule, o: _Outcome, subs: Mapping[str, Subst
     subject = f"{rule.title}（{o.instance.label}）" if o.instance.label else rule.title
     return problem(
         "rule_not_evaluated",
-        **_where(form, _first(o.instance)),
+        **_where(form, o.blocked[0]),  # where the fix is: the cell that holds no number
         severity=WARNING,
         rule=rule.id,
         expansion=o.instance.bindings,

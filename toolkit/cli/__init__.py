@@ -1,6 +1,9 @@
-"""cli: the `toolkit` command, a thin layer over toolkit.pipeline. Only this stage prints."""
+"""cli: the `toolkit` command, a thin layer over toolkit.pipeline. Only this stage prints.
 
-from toolkit.cli import check, demo, merge, report, template  # noqa: F401 - each module adds its command to `main`
+Each command's module is imported when the command is asked for (app.COMMAND_MODULES), so a command
+loads only what it uses.
+"""
+
 from toolkit.cli.app import main
 
 __all__ = ["main"]

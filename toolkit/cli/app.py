@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import errno
 import functools
+import importlib
 import re
 import sys
 import traceback
+from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
 
 import click
 
 from toolkit.cli import chinese
 from toolkit.core.batch import interrupt_on_sigterm
-from toolkit.core.errors import UserError
+from toolkit.core.errors import UserError, os_reason
 from toolkit.core.version import __version__
 from toolkit.forms.spec import SpecError, builtin_forms, get_form, known_forms
-from toolkit.reports.render import check_word_template
 from toolkit.workbook.mailing import check_agency, check_year
 
 chinese.install()  # before any command is declared: click translates some texts (a Path's kind, --version's help) at once
@@ -45,27 +45,6 @@ def _internal(e: Exception) -> None:
         f"加 {DEBUG_FLAG} 重新运行可显示详细信息：{type(e).__name__}: {e}",
         EXIT_INTERNAL,
     )
-
-
-_OS_REASONS = {
-    errno.ENOENT: "不存在",
-    errno.EACCES: "没有权限",
-    errno.EPERM: "没有权限",
-    errno.ENOSPC: "磁盘空间不足",
-    errno.EROFS: "所在的磁盘只读",
-    errno.ENOTDIR: "路径中有一项是文件，不是文件夹",
-    errno.EISDIR: "是文件夹",
-    errno.EEXIST: "已存在",
-    errno.ENAMETOOLONG: "文件名过长",
-    errno.EBUSY: "正被其他程序使用",
-}
-
-
-def os_reason(e: OSError) -> str:
-    """Why the system refused, in Chinese where the error is a common one (the system's strerror is English)."""
-    if e.strerror and not e.strerror.isascii():  # ours, already Chinese (find_workbooks: 文件或文件夹不存在)
-        return e.strerror
-    return _OS_REASONS.get(e.errno, e.strerror or str(e))
 
 
 def handled(func):
@@ -178,6 +157,8 @@ def valid_name(ctx, param, value: str | None) -> str | None:
 def _word_template(ctx, param, value: Path | None) -> Path | None:
     if value is None:
         return None
+    from toolkit.reports.render import check_word_template  # docxtpl: imported by the commands that render only
+
     try:
         return check_word_template(value)
     except UserError as e:
@@ -200,10 +181,14 @@ def make_out_dir(path: Path) -> Path:
 
 
 def progress(iterable, total: int, label: str, quiet: bool):
-    """A progress bar on a terminal; silent in pipes, CI and with --quiet."""
+    """A progress bar on a terminal; silent in pipes, CI and with --quiet (an iterable then passed on as it is,
+    tqdm not even imported: `toolkit check` starts faster). With no iterable, a bar to update by hand."""
+    disable = quiet or not sys.stderr.isatty()
+    if disable and iterable is not None:
+        return iterable
     from tqdm import tqdm
 
-    return tqdm(iterable, total=total, desc=label, unit="份", disable=quiet or not sys.stderr.isatty())
+    return tqdm(iterable, total=total, desc=label, unit="份", disable=disable)
 
 
 def usage_message(error: click.UsageError) -> str:
@@ -255,6 +240,45 @@ class _Command(click.Command):
 
 
 WORKFLOW = ("template", "check", "report", "merge")  # how `toolkit --help` lists the commands: the order of the work
+# The module declaring each command, imported when the command is first asked for: `toolkit check` does not
+# import what `report` renders with (docxtpl) or `merge` writes with (xlsxwriter). `forms` is declared below;
+# a command declared in a module but not listed here would not be listed (tests/test_startup_imports.py).
+COMMAND_MODULES = {
+    "template": "toolkit.cli.template",
+    "check": "toolkit.cli.check",
+    "report": "toolkit.cli.report",
+    "context": "toolkit.cli.report",
+    "merge": "toolkit.cli.merge",
+    "demo": "toolkit.cli.demo",
+}
+
+
+class LazyCommands(MutableMapping):
+    """A group's commands by name: every name is listed at once, a command's module imported on first use."""
+
+    def __init__(self, modules: Mapping[str, str]):
+        self.modules, self.loaded = dict(modules), {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self.loaded and name in self.modules:
+            importlib.import_module(self.modules[name])  # its `@main.command` stores the command here
+        return self.loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self.loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        self.modules.pop(name, None)
+        del self.loaded[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.loaded or name in self.modules
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**self.modules, **self.loaded})
+
+    def __len__(self) -> int:
+        return len({**self.modules, **self.loaded})
 
 
 class _Group(click.Group):
@@ -267,6 +291,7 @@ class _Group(click.Group):
         kwargs.setdefault("options_metavar", "[选项]")
         kwargs.setdefault("subcommand_metavar", "命令 [参数]...")
         super().__init__(*args, **kwargs)
+        self.commands = LazyCommands(COMMAND_MODULES)
 
     def list_commands(self, ctx) -> list[str]:
         names = super().list_commands(ctx)

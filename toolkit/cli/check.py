@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -30,8 +31,11 @@ from toolkit.cli.printing import echo_file, echo_json, result_json
 from toolkit.core.batch import run_batch
 from toolkit.core.errors import UserError
 from toolkit.core.fileio import find_workbooks, safe_filename, unique_path
-from toolkit.pipeline import Agency, Return, annotate, check_or_refuse, duplicates, is_collection, not_returned, read_agencies
+from toolkit.pipeline import check_or_refuse, duplicates, is_collection, not_returned
 from toolkit.reading.guards import DEFAULT_LIMITS, MB
+
+if TYPE_CHECKING:
+    from toolkit.pipeline import Agency, Return
 
 
 @dataclasses.dataclass
@@ -130,6 +134,8 @@ def _echo_summary(returns: list[Return], office: _Office) -> None:
 
 
 def _annotate_all(returns: list[Return], folder: Path) -> int:
+    from toolkit.pipeline import annotate  # openpyxl: imported only when copies are annotated
+
     make_out_dir(folder)
     taken: set[str] = set()
     done = 0
@@ -195,7 +201,11 @@ def check_command(paths, as_json, annotate_dir, agencies, jobs, max_size, quiet,
     files = find_workbooks(list(paths))
     if not files:
         raise UserError("没有找到 .xlsx 文件：" + "、".join(map(str, paths)))
-    listed = read_agencies(agencies) if agencies is not None else None
+    listed = None
+    if agencies is not None:
+        from toolkit.pipeline import read_agencies
+
+        listed = read_agencies(agencies)
     limits = dataclasses.replace(DEFAULT_LIMITS, max_file_bytes=int(max_size * MB))
     check = functools.partial(check_or_refuse, forms=forms_from(form_specs), limits=limits)
     returns = list(progress(run_batch(check, files, bounded_jobs(jobs, len(files))), len(files), "检查", quiet or as_json))

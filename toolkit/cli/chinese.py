@@ -209,6 +209,43 @@ def _measure_columns() -> None:
         textwrap.TextWrapper = _breaking_chinese(textwrap.TextWrapper)
 
 
+def _number(value) -> str:
+    """20 for 20.0: a whole float reads as the integer it is."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _describe_range(self) -> str:
+    """A number range as Chinese help reads it: 1–64, 大于 0、不超过 1024, 不小于 1 (click writes 1<=x<=64)."""
+    if self.min is not None and self.max is not None and not (self.min_open or self.max_open):
+        return f"{_number(self.min)}–{_number(self.max)}"
+    low = None if self.min is None else ("大于 " if self.min_open else "不小于 ") + _number(self.min)
+    high = None if self.max is None else ("小于 " if self.max_open else "不超过 ") + _number(self.max)
+    return "、".join(x for x in (low, high) if x)
+
+
+def _chinese_help_extra(core) -> None:
+    """An option's `[默认：20；1–64]`: whole defaults without `.0`, Chinese ranges, a full-width separator."""
+    option = core.Option
+    if getattr(option, "chinese", False):
+        return
+    extra_of, record_of = option.get_help_extra, option.get_help_record
+
+    def get_help_extra(self, ctx):
+        extra = extra_of(self, ctx)
+        if isinstance(self.default, float) and "default" in extra:
+            extra["default"] = _number(self.default)
+        return extra
+
+    def get_help_record(self, ctx):
+        record = record_of(self, ctx)
+        if record is None or not record[1].endswith("]"):
+            return record
+        text, sep, extras = record[1].rpartition("[")
+        return record[0], text + sep + extras.replace("; ", "；")
+
+    option.get_help_extra, option.get_help_record, option.chinese = get_help_extra, get_help_record, True
+
+
 def install() -> None:
     """Point `_` and `ngettext` of click's modules at the catalogue, before any command is declared."""
     catalogue = Chinese()
@@ -219,3 +256,5 @@ def install() -> None:
         if hasattr(module, "ngettext"):
             module.ngettext = catalogue.ngettext
     _measure_columns()
+    importlib.import_module("click.types")._NumberRangeBase._describe_range = _describe_range
+    _chinese_help_extra(importlib.import_module("click.core"))

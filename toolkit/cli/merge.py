@@ -23,6 +23,7 @@ from toolkit.cli.app import (
     year_option,
 )
 from toolkit.cli.printing import echo_file, echo_json, result_json
+from toolkit.collection.cache import cache_for
 from toolkit.core.batch import process_pool
 from toolkit.core.errors import UserError
 from toolkit.core.fileio import find_workbooks, folder_lock
@@ -72,11 +73,19 @@ def merge_json(c: Collection, outputs: list[Path]) -> dict:
     metavar="文件",
     help="summary.docx 的文字部分（UTF-8 文本，每部分以其标题开头，如“五、存在的主要问题及改进情况”）",
 )
+@click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="文件夹",
+    help="缓存文件夹：保存每份报表的检查结果和报告，再次汇总时只处理新增或修改过的报表"
+    "（默认为输出文件夹中的 .toolkit-cache；可随时删除，不影响汇总结果）",
+)
 @json_option
 @quiet_option
 @handled
 def merge_command(
-    paths, out, form_id, name, previous, include_invalid, jobs, agencies, year, template, text_file, as_json, quiet
+    paths, out, form_id, name, previous, include_invalid, jobs, agencies, year, template, text_file, cache_dir, as_json, quiet
 ) -> None:
     """汇总多份报表，生成汇总表、报告汇编和汇总报告。
 
@@ -89,6 +98,8 @@ def merge_command(
       toolkit merge 回收 -o 汇总 --name 原州区 --agencies 名单.csv --year 2024
       toolkit merge 回收 -o 汇总 --previous 上年汇总/collection.xlsx
       toolkit merge 回收 -o 汇总 --name 原州区 --text 汇总报告文字.txt
+
+    再次汇总同一文件夹时（如某机关报来更正后的报表），未改动的报表直接取用上次的检查结果和报告。
     """
     form = resolve_form(form_id)
     order = read_agencies(agencies) if agencies else None
@@ -97,12 +108,14 @@ def merge_command(
     files = [f for f in find_workbooks(list(paths)) if out.resolve() not in f.resolve().parents]  # not our own outputs
     if not files:
         raise UserError("没有找到 .xlsx 文件：" + "、".join(map(str, paths)))
+    cache = cache_for(out, cache_dir)  # made when the first entry is stored
     quiet = quiet or as_json
     with folder_lock(out), process_pool(bounded_jobs(jobs, len(files))) as pool:  # a second merge here fails at once
         with progress(None, len(files), "检查", quiet) as bar:
-            c = merge_returns(files, form, name, previous, include_invalid, pool, order, year, bar.update)
+            c = merge_returns(files, form, name, previous, include_invalid, pool, order, year, bar.update, cache)
         with progress(None, len(c.returns), "生成报告", quiet) as bar:
-            outputs = write_outputs(c, out, pool, template, bar.update, texts)
+            outputs = write_outputs(c, out, pool, template, bar.update, texts, cache)
+        cache.prune()
     if as_json:
         echo_json(merge_json(c, outputs))
     else:

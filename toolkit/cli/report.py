@@ -210,11 +210,24 @@ def _echo(files: list[Path], outcome: _Outcome, pdfs: dict[Path, Path]) -> None:
     _summary(files, outcome)
 
 
+def _replaced_lines(ret: Return) -> list[str]:
+    """One line per value typed but unusable (-3, 12件); a return's blanks in one line, not one each."""
+    replaced = replacements(ret)
+    lines = [r.line for r in replaced if r.typed]
+    blanks = [r for r in replaced if not r.typed]
+    if len(blanks) > 3:
+        shown = "、".join(f"{r.sheet}!{r.cell}" for r in blanks[:3])
+        lines.append(f"{ret.agency} 共 {len(blanks)} 个填写项未填写，均按 0 计（如 {shown}）")
+    else:
+        lines += [r.line for r in blanks]
+    return lines
+
+
 def _echo_replaced(outcome: _Outcome) -> None:
-    """--force: every value a report counts instead of what was typed (a non-number, -3, a blank: 0)."""
-    lines = [r.line for ret in outcome.checked if id(ret) in outcome.reports for r in replacements(ret)]
+    """--force: every value a report counts instead of what was typed (a non-number, -3: 0; blanks counted per return)."""
+    lines = [line for ret in outcome.checked if id(ret) in outcome.reports for line in _replaced_lines(ret)]
     if lines:
-        click.echo(f"注意：以下 {len(lines)} 个填写项的内容无法使用，报告中按所列数值计（--force）：", err=True)
+        click.echo("注意：以下填写项的内容无法使用，报告中按所列数值计（--force）：", err=True)
         for line in lines:
             click.echo(f"  {line}", err=True)
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from toolkit.collection.model import Collection
-from toolkit.collection.sizing import column_width, print_setup, row_height
+from toolkit.core.page import Page, apply_xlsxwriter
+from toolkit.core.sizing import column_width, row_height, run_width
 from toolkit.forms.spec import Form, Row
 
 SHEET = "图表"
 TOP = 30  # agencies shown in the per-agency charts (the busiest first)
+HEAD_WIDTH = 18  # a header up to this wide shows on one line; a longer one as wide as its longest word
 CHART_WIDTH, MAX_HEIGHT, ROW_PX = 960, 620, 20  # pixels: a landscape A4 page holds one chart at full size
 
 
@@ -46,9 +48,10 @@ def write_charts(wb, c: Collection, fmt: dict) -> None:
         ws.write_string(0, 0, "本表式没有定义图表（表式 YAML 中的 charts），不生成图表。")
         return
     received, title = c.form.charts.received, c.form.charts.received_title
-    header = ["机关名称", title, *(label for label, _ in groups)]
+    header = ["机关名称", title, *(label for label, _ in groups)]  # unbroken: the charts name their series by these cells
     rows = sorted(c.returns, key=lambda r: -r.values.get(received, 0))
-    widths = [column_width([header[0], *(r.agency for r in rows)], 12, 28), *(column_width([h], 8, 14) for h in header[1:])]
+    widths = [column_width([header[0], *(r.agency for r in rows)], 12, 28)]
+    widths += [max(column_width([h], 8, HEAD_WIDTH), run_width(h)) for h in header[1:]]  # a header never breaks mid-word
     for col, text in enumerate(header):
         ws.write_string(0, col, text, fmt["head"])
         ws.set_column(col, col, widths[col])
@@ -67,7 +70,7 @@ def write_charts(wb, c: Collection, fmt: dict) -> None:
     charts = _agency_charts(wb, len(groups), min(TOP, len(rows)), title, outcome) if rows else []
     charts.append(_region_chart(wb, region, len(groups), f"{c.name}{outcome}构成"))
     _place(ws, charts, region + len(groups) + 2)
-    print_setup(ws, c.title("汇总") + " · 图表", landscape=True)  # no repeated header: it would sit above the charts
+    apply_xlsxwriter(ws, Page(True, title=c.title("汇总") + " · 图表"))  # no repeated header: it would sit above the charts
 
 
 def _place(ws, charts: list, row: int) -> None:

@@ -10,45 +10,85 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
+from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 
 from toolkit.checking.check import check_or_refuse
 from toolkit.checking.rules import cross_year_problems
-from toolkit.collection.model import DEFAULT_NAME, Collection, Entry, Previous, sum_inputs
-from toolkit.collection.readback import read_collection
+from toolkit.collection.cache import RETURNS, Cache, forms_stamp, key_of, sha256_file
+from toolkit.collection.codec import Unstorable, return_data, stored_return
+from toolkit.collection.model import DEFAULT_NAME, Collection, CompactValues, Entry, Previous, sum_inputs
+from toolkit.core.agencies import Agency
 from toolkit.core.batch import CHUNK, Progress, chunks, ordered_map
 from toolkit.core.fileio import find_workbooks
 from toolkit.forms.spec import Form, default_form, known_forms
 from toolkit.reading.interpret import COLLECTION, kind_of
 from toolkit.returns.model import Problem, Return
 from toolkit.returns.problems import problem
-from toolkit.workbook.mailing import Agency
 
 # ---------------------------------------------------------------- checking in parallel
 
 
-def _check_chunk(paths: list[str], forms: dict[str, Form]) -> list[Return]:
-    """Worker: check a chunk of files (a Form travels as its YAML, parsed once per worker)."""
-    return [check_or_refuse(path, forms) for path in paths]
-
-
-def _share_keys(ret: Return) -> Return:
-    """Key the values with the form's own id strings: 10,000 unpickled returns need not hold 2M copies."""
-    if ret.form is not None:
-        ret.values = {cid: ret.values[cid] for cid in ret.form.cells if cid in ret.values}
+def _slim(ret: Return) -> Return:
+    """What a merge keeps of a checked return: no substitutions (the checker's business, done with), and
+    its values compacted once in this process (10,000 returns need not hold 10,000 dicts of 250 entries)."""
+    ret.substitutions = {}
+    if ret.form is not None and not isinstance(ret.values, CompactValues):
+        ret.values = CompactValues(ret.form, ret.values)
     return ret
 
 
-def check_all(paths: list[Path], form: Form, executor: Executor | None = None, progress: Progress | None = None) -> list[Return]:
-    """check_or_refuse for every path, in input order, in the executor's workers."""
+def _checked(path: str, forms: dict[str, Form], store: Cache | None, known: tuple[str, str] | None) -> Return:
+    """check_or_refuse, and the result stored under `known` (sha256, key) when the file still has that sha256."""
+    ret = check_or_refuse(path, forms)
+    ret.substitutions = {}  # not sent back: the merge does not need them
+    if store is not None and known is not None and not ret.failed and sha256_file(path) == known[0]:
+        with suppress(Unstorable):  # a value JSON cannot keep exactly: this one is simply not kept
+            store.put_json(RETURNS, known[1], return_data(ret))
+    return ret
+
+
+def _check_chunk(paths: list[str], forms: dict[str, Form], folder: str | None = None, known: list | None = None) -> list[Return]:
+    """Worker: check a chunk of files (a Form travels as its YAML, parsed once per worker)."""
+    store = Cache(folder) if folder else None
+    return [_checked(path, forms, store, k) for path, k in zip(paths, known or [None] * len(paths), strict=True)]
+
+
+def _lookup(paths: list[str], forms: dict[str, Form], cache: Cache) -> tuple[dict[int, Return], list[tuple[str, str] | None]]:
+    """The returns the cache already holds (by index), and each file's (sha256, key) for storing it."""
+    stamp = forms_stamp(forms.values())
+    found: dict[int, Return] = {}
+    known: list[tuple[str, str] | None] = []
+    for i, path in enumerate(paths):
+        digest = sha256_file(path)
+        key = key_of(RETURNS, path, digest, stamp) if digest else ""
+        known.append((digest, key) if digest else None)
+        ret = stored_return(cache.get_json(RETURNS, key), forms) if key else None
+        if ret is not None:
+            found[i] = _slim(ret)
+    return found, known
+
+
+def check_all(
+    paths: list[Path], form: Form, executor: Executor | None = None, progress: Progress | None = None, cache: Cache | None = None
+) -> list[Return]:
+    """check_or_refuse for every path, in input order, in the executor's workers; what `cache` holds is not checked again."""
     forms = known_forms((form,))
-    out: list[Return] = []
-    for results in ordered_map(executor, _check_chunk, [([str(p) for p in chunk], forms) for chunk in chunks(paths, CHUNK)]):
-        out += map(_share_keys, results)
+    names = [str(p) for p in paths]
+    found, known = _lookup(names, forms, cache) if cache is not None else ({}, [None] * len(names))
+    if progress and found:
+        progress(len(found))
+    todo = [i for i in range(len(names)) if i not in found]
+    folder = str(cache.folder) if cache is not None else None
+    tasks = [([names[i] for i in part], forms, folder, [known[i] for i in part]) for part in chunks(todo, CHUNK)]
+    checked = iter(todo)
+    for results in ordered_map(executor, _check_chunk, tasks):
+        for ret in results:
+            found[next(checked)] = _slim(ret)
         if progress:
             progress(len(results))
-    return out
+    return [found[i] for i in range(len(names))]
 
 
 # ---------------------------------------------------------------- fates
@@ -172,7 +212,8 @@ def _apply_previous(entries: list[Entry], form: Form, previous: Previous, year: 
 
 def _included(entries: list[Entry], include_invalid: bool) -> list[Return]:
     fates = ("accepted", "rejected") if include_invalid else ("accepted",)
-    return [e.ret for e in entries if e.fate in fates and e.ret.form is not None and e.ret.values]
+    # a return read without figures is left out, unless its form has none (a text-only collection)
+    return [e.ret for e in entries if e.fate in fates and e.ret.form is not None and (e.ret.values or not e.ret.form.cells)]
 
 
 def merge_returns(
@@ -185,17 +226,19 @@ def merge_returns(
     agency_order: Sequence[str | Agency] | None = None,
     year: int | None = None,
     progress: Progress | None = None,
+    cache: Cache | None = None,
 ) -> Collection:
     """Check every return under `paths` and merge them; never raises for a bad return.
 
     `previous` is last year's collection.xlsx (or a Previous already read); `executor` any
     concurrent.futures.Executor (a process pool, a Dask client's executor) or None for in-process.
-    `agency_order` is the office's list (names, or Agency with contacts for 催报).
+    `agency_order` is the office's list (names, or Agency with contacts for 催报). `cache` (collection.cache)
+    keeps each file's check result for the next run: only new or changed files are checked again.
     """
     form = form or default_form()
     files = find_workbooks(list(paths))
     prev = _load_previous(previous)
-    rets = check_all(files, form, executor, progress)
+    rets = check_all(files, form, executor, progress, cache)
     entries, year = classify(rets, form, year)
     listed = [a if isinstance(a, Agency) else Agency(a) for a in agency_order or []]
     order = [a.name for a in listed]
@@ -209,6 +252,8 @@ def merge_returns(
 def _load_previous(previous: str | Path | Previous | None) -> Previous | None:
     if previous is None or isinstance(previous, Previous):
         return previous
+    from toolkit.collection.readback import read_collection  # xlsxwriter's utility: not imported by `check`
+
     return read_collection(previous)
 
 

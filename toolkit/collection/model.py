@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import ItemsView, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from toolkit.core.agencies import Agency
 from toolkit.forms.spec import Form
 from toolkit.returns.model import ERROR, WARNING, Problem, Return
-from toolkit.workbook.mailing import Agency
 
 FATES = {
     "accepted": "通过",
@@ -23,6 +23,63 @@ FATES = {
 }
 DEFAULT_NAME = "汇总"
 CONTACT_FIELD, PHONE_FIELD = "contact", "phone"  # the 基本信息 fields an office calls
+
+
+_ABSENT = object()
+_INDEXES: dict[int, tuple[Form, dict[str, int]]] = {}  # id(form) -> (form, cell id -> position)
+
+
+def _index(form: Form) -> dict[str, int]:
+    known = _INDEXES.get(id(form))
+    if known is None or known[0] is not form:
+        known = _INDEXES[id(form)] = (form, {cid: i for i, cid in enumerate(form.cells)})
+    return known[1]
+
+
+class CompactValues(Mapping):
+    """A merged return's values as a tuple in the form's cell order, with the form's one shared index:
+    a quarter of a dict's memory, for the 10,000 returns a merge holds. Read-only; pickled as a dict."""
+
+    __slots__ = ("_index", "_items")
+
+    def __init__(self, form: Form, values: Mapping[str, int | Decimal]):
+        self._index = _index(form)
+        get = values.get
+        self._items = tuple(get(cid, _ABSENT) for cid in self._index)
+
+    def __getitem__(self, key: str) -> int | Decimal:
+        value = self.get(key, _ABSENT)
+        if value is _ABSENT:
+            raise KeyError(key)
+        return value
+
+    def get(self, key: str, default=None):
+        i = self._index.get(key)
+        value = _ABSENT if i is None else self._items[i]
+        return default if value is _ABSENT else value
+
+    def __iter__(self) -> Iterator[str]:
+        return (cid for cid, v in zip(self._index, self._items, strict=True) if v is not _ABSENT)
+
+    def items(self) -> ItemsView:
+        return _Items(self)
+
+    def __len__(self) -> int:
+        return sum(v is not _ABSENT for v in self._items)
+
+    def __reduce__(self):
+        return dict, (dict(self.items()),)
+
+    def __repr__(self) -> str:
+        return f"CompactValues({dict(self.items())!r})"
+
+
+class _Items(ItemsView):
+    """(cell id, value) pairs straight from the tuple, not a lookup per key (a report's cache key reads them all)."""
+
+    def __iter__(self) -> Iterator[tuple[str, int | Decimal]]:
+        m = self._mapping
+        return ((cid, v) for cid, v in zip(m._index, m._items, strict=True) if v is not _ABSENT)
 
 
 @dataclass
@@ -167,10 +224,14 @@ class Collection:
             )
         return list(out.values())
 
+    @property
+    def display_name(self) -> str:
+        """The region as printed: nothing when no --name was given (not 本报告汇总了汇总…)."""
+        return "" if self.name == DEFAULT_NAME else self.name
+
     def title(self, suffix: str) -> str:
         """The form's report title for the whole region, e.g. 原州区2024年政府信息公开工作年度报告汇编."""
-        name = "" if self.name == DEFAULT_NAME else self.name  # not 汇总2024年…汇总 when no --name was given
-        return self.form.report_title(name, self.year or "") + suffix
+        return self.form.report_title(self.display_name, self.year or "") + suffix
 
     def counts(self) -> dict[str, int]:
         c = Counter(e.fate for e in self.entries)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from concurrent.futures import Executor
 from pathlib import Path
 
+from toolkit.collection.cache import Cache
 from toolkit.collection.documents import write_collection_docx, write_summary_docx
 from toolkit.collection.model import Collection
 from toolkit.collection.workbook import write_collection
@@ -24,11 +25,13 @@ def write_outputs(
     template_path: str | Path | None = None,
     progress: Progress | None = None,
     summary_texts: dict[str, str] | None = None,
+    cache: Cache | None = None,
 ) -> list[Path]:
     """collection.xlsx, collection.docx (when anything was accepted) and summary.docx in out_dir, as one set.
 
     Raises UserError when another merge is writing into out_dir (see core.fileio.folder_lock) and
     DiskFullError (a UserError) when the disk is full; either way out_dir keeps its earlier set.
+    With a cache (collection.cache) only the reports it does not hold are rendered.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -36,6 +39,6 @@ def write_outputs(
         write_collection(c, outputs.stage("collection.xlsx"))
         # nothing accepted: no collection.docx is written, and the set's commit removes an earlier
         # run's one, which must not pass for this run's
-        write_collection_docx(c, outputs.stage("collection.docx"), executor, template_path, progress)
-        write_summary_docx(c, outputs.stage("summary.docx"), template_path, summary_texts)
+        write_collection_docx(c, outputs.stage("collection.docx"), executor, template_path, progress, cache)
+        write_summary_docx(c, outputs.stage("summary.docx"), template_path, summary_texts, cache)
     return outputs.written

@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 from toolkit.collection.model import Entry, result_of, status_rank
-from toolkit.collection.sizing import column_width, print_setup, row_height
+from toolkit.core.page import Page, apply_xlsxwriter
+from toolkit.core.sizing import column_width, row_height, run_width
 
 STATUS, CHASE = "状态", "催报"
 STATUS_HEADER = ("序号", "机关名称", "结果", "错误数", "警告数", "第一个问题", "跨年度核对", "年度", "表式", "表式版本", "文件")
@@ -49,9 +50,12 @@ def _header(w, ws, texts: tuple[str, ...], widths: list[float]) -> None:
 
 
 def _widths(rows: list[tuple], header: tuple[str, ...], limits: dict[int, tuple[float, float]]) -> list[float]:
-    """Each column from its header and its texts, within the column's limits."""
+    """Each column from its header and its texts, within the column's limits; a header never breaks mid-word."""
     return [
-        column_width([header[c], *(str(r[c]) for r in rows if r[c] is not None)], *limits.get(c, (6, 12)))
+        max(
+            column_width([header[c], *(str(r[c]) for r in rows if r[c] is not None)], *limits.get(c, (6, 12))),
+            run_width(header[c]),
+        )
         for c in range(len(header))
     ]
 
@@ -73,7 +77,7 @@ STATUS_LIMITS = {1: (12, 30), 2: (8, 10), 5: (20, 50), 6: (12, 30), 8: (10, 16),
 
 def status_sheet(w) -> None:
     """One row per input (and per listed agency that sent nothing), problems first, coloured by result."""
-    ws = w.wb.add_worksheet(STATUS)
+    ws = w.streamed_sheet(STATUS)  # one row per input: written row by row
     entries = sorted(w.c.entries, key=status_rank)
     rows = [(i, *_status_cells(e)) for i, e in enumerate(entries, start=1)]
     widths = _widths(rows, STATUS_HEADER, STATUS_LIMITS)
@@ -84,7 +88,7 @@ def status_sheet(w) -> None:
         ws.set_column(col, col, width)
     ws.freeze_panes(1, 2)
     ws.autofilter(0, 0, max(1, len(rows)), len(STATUS_HEADER) - 1)
-    print_setup(ws, w.c.title("汇总") + " · 报送情况", landscape=True, header_rows=1)
+    apply_xlsxwriter(ws, Page(True, (0, 0), title=w.c.title("汇总") + " · 报送情况"))
 
 
 CHASE_LIMITS = {1: (12, 30), 2: (8, 14), 3: (24, 50), 4: (8, 12), 5: (12, 18), 6: (16, 36)}
@@ -104,4 +108,4 @@ def chase_sheet(w) -> None:
     for col, width in enumerate(widths):
         ws.set_column(col, col, width)
     ws.freeze_panes(1, 2)
-    print_setup(ws, w.c.title("汇总") + " · 催报名单", landscape=False, header_rows=1)
+    apply_xlsxwriter(ws, Page(False, (0, 0), title=w.c.title("汇总") + " · 催报名单"))

@@ -19,26 +19,31 @@ def _number(section: Section) -> str:
     return head + sep if sep else section.title
 
 
-def _heading(line: str, sections: tuple[Section, ...]) -> Section | None:
-    """The section a line heads: it starts with the section's number and is a title, not a sentence."""
+def _heading(line: str, sections: tuple[Section, ...], after: int) -> int | None:
+    """The index of the section a line heads, or None: it starts with a later section's number followed by
+    the beginning of its title (五、存在…), so the office's own numbered points (一、政策解读…) inside a part stay text."""
     text = line.strip()
     if "。" in text or len(text) > 40:
         return None
-    return next((s for s in sections if text.startswith(_number(s))), None)
+    for i, s in enumerate(sections[after + 1 :], start=after + 1):
+        number = _number(s)
+        if text.startswith(number) and text[len(number) :][:2] == s.title[len(number) :][:2]:
+            return i
+    return None
 
 
 def parse_summary_text(text: str, form: Form, where: str = "") -> dict[str, str]:
-    """The office's text split at its section headings (五、… 六、…): section id -> text."""
+    """The office's text split at its section headings (五、… 六、…, in the form's order): section id -> text."""
     sections = form.text_sections
     out: dict[str, list[str]] = {}
-    current: Section | None = None
+    current = -1
     for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        section = _heading(line, sections)
-        if section is not None:
-            current = section
-            out.setdefault(section.id, [])
-        elif current is not None and line.strip():
-            out[current.id].append(line.strip())
+        index = _heading(line, sections, current)
+        if index is not None:
+            current = index
+            out.setdefault(sections[index].id, [])
+        elif current >= 0 and line.strip():
+            out[sections[current].id].append(line.strip())
     if not out:
         titles = "”“".join(_number(s) for s in sections[1:] or sections)
         raise UserError(
@@ -59,13 +64,13 @@ def read_summary_text(path: str | Path, form: Form) -> dict[str, str]:
 
 def overview(c: Collection) -> str:
     """Section 一's opening: what was expected, what came in and what the totals are made of."""
-    year = f"{c.year}年度" if c.year else ""
+    name, what = c.display_name, c.form.report_title("", c.year) if c.year else c.form.name
     included, received = len(c.returns), c.received
     if c.expected is None:
-        text = f"本报告汇总了{c.name}{included}个机关报送的{year}政府信息公开工作年度报告数据。"
+        text = f"本报告汇总了{name}{included}个机关报送的{what}数据。"
     else:
         missing = c.counts()["missing"]  # listed agencies that sent nothing (an unlisted sender does not hide one)
-        text = f"本报告汇总了{c.name}{year}政府信息公开工作年度报告数据：应报送{c.expected}个机关，已报送{received}个"
+        text = f"本报告汇总了{name}{what}数据：应报送{c.expected}个机关，已报送{received}个"
         text += f"，未报送{missing}个" if missing else "，全部已报送"
         text += f"；计入汇总{included}个。"
     left_out = received - included
@@ -75,13 +80,13 @@ def overview(c: Collection) -> str:
 
 
 def _fill(template: str, c: Collection) -> str:
-    return template.replace("{name}", c.name).replace("{year}", str(c.year or ""))
+    return template.replace("{name}", c.display_name).replace("{year}", str(c.year or ""))
 
 
 def summary_return(c: Collection, texts: dict[str, str] | None = None, today: date | None = None) -> Return:
     """The region as one agency: totals, the overview in section 一, the office's (or the form's) text in the others, today's date."""
-    fields = {"agency": c.name, "year": str(c.year or "")}
-    ret = Return(path="", form=c.form, agency=c.name, year=c.year, fields=fields, values=dict(c.totals), texts={})
+    fields = {"agency": c.display_name, "year": str(c.year or "")}
+    ret = Return(path="", form=c.form, agency=c.display_name, year=c.year, fields=fields, values=dict(c.totals), texts={})
     sections = c.form.text_sections
     for s in sections[1:]:
         default = c.form.summary.get(s.id) or f"{{name}}各机关{s.title.removeprefix(_number(s))}见各机关的年度报告。"
@@ -89,7 +94,8 @@ def summary_return(c: Collection, texts: dict[str, str] | None = None, today: da
     given = dict(texts or {})
     if sections:  # the counts always open section 一; the office's own 一, if any, follows them
         first = sections[0].id
-        ret.texts[first] = "\n".join(t for t in (overview(c), given.pop(first, "")) if t)
+        own = given.pop(first, "") or _fill(c.form.summary.get(first, ""), c)
+        ret.texts[first] = "\n".join(t for t in (overview(c), own) if t)
     ret.texts.update(given)
     ret.fields[DATE_FIELD] = (today or date.today()).isoformat()
     return ret

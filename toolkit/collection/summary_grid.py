@@ -12,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from toolkit.collection.sizing import LINE, column_width, lines_in, text_width
+from toolkit.core.page import PORTRAIT_UNITS
+from toolkit.core.sizing import ROW_POINTS, break_label, column_width, label_width, row_points, run_width, wrapped_lines
 from toolkit.forms.layout import Static, TableGrid, layout_of, table_grid
 from toolkit.forms.spec import Form, Section, Table
 
 UNIT = 2  # width of one grid column
 _UNIT_PX, _PAD_PX, _CHAR_PX = 19, 5, 7  # a column of width w is 7w + 5 pixels wide
-LABEL_WIDTH, FIGURE_WIDTH, GROUP_WIDTH = (16, 36), (10, 16), 12  # (narrowest, widest) of each kind of column
+LABEL_WIDTH, FIGURE_WIDTH, GROUP_WIDTH = (16, 36), (10, 16), (6, 22)  # (narrowest, widest) of each kind of column
 _WRAPPED = ("header", "rowlabel", "checklabel", "corner", "caption", "note")
 Span = tuple[int, int, int]  # row, first grid column, last grid column
 
@@ -46,6 +47,12 @@ def _units(width: float) -> int:
     return max(1, int(-(-(width * _CHAR_PX + _PAD_PX) // _UNIT_PX)))  # rounded up: a label never loses its last character
 
 
+def title_columns(grid: SummaryGrid, title: str, size: float) -> int:
+    """Grid columns the title row spans: the tables' width, or as many as the title needs up to a portrait
+    page's width where the tables are narrower (a one-column form, a text-only form)."""
+    return max(grid.columns, _units(min(label_width(title, size), PORTRAIT_UNITS)))
+
+
 def summary_offsets(form: Form) -> dict[str, int]:
     """Row offset of each table section's block in 汇总: blocks stacked below a title row."""
     out, row = {}, 2
@@ -62,26 +69,19 @@ def summary_cells(form: Form) -> dict[str, tuple[int, int]]:
     return {cid: (row, col) for cid, (row, col, _) in summary_grid(form).cells.items()}
 
 
-def split_header(text: str, width: float) -> str:
-    """A header too wide for its cell breaks before its bracket (本年收费金额 / （单位：万元）), never mid-word."""
-    cut = text.find("（", 1)
-    if text_width(text) + 1 <= width or cut < 0 or "\n" in text:
-        return text
-    return text[:cut] + "\n" + text[cut:]
-
-
 def _table_widths(table: Table, grid: TableGrid) -> list[float]:
-    """Each column of one table as wide as its own labels: row labels, or the leaf header above the figures."""
+    """Each column of one table as wide as its own labels: row labels, or the leaf header above the figures;
+    never narrower than a label's longest run (a label wraps between words, not inside one)."""
     out = []
     for c in range(grid.width):
         own = [s.text for s in grid.statics if s.col == s.last_col == c and s.style in ("rowlabel", "header")]
         if c < table.label_depth - 1:
-            out.append(GROUP_WIDTH)
+            width = column_width(own, *GROUP_WIDTH)
         elif c == table.label_depth - 1:
-            out.append(column_width(own, *LABEL_WIDTH))
+            width = column_width(own, *LABEL_WIDTH)
         else:
-            parts = [part for text in own for part in split_header(text, FIGURE_WIDTH[1]).split("\n")]
-            out.append(column_width(parts, *FIGURE_WIDTH))
+            width = column_width([line for text in own for line in break_label(text, FIGURE_WIDTH[1]).split("\n")], *FIGURE_WIDTH)
+        out.append(max([width, *map(run_width, own)]))
     return out
 
 
@@ -109,14 +109,17 @@ def _section(form: Form, section: Section, offset: int, out: SummaryGrid) -> Non
     layout = layout_of(form)
     placed = [_place(t, layout.cells) for t in section.tables]
     units = max(p.ends[-1] + 1 for p in placed)
-    label = min(units // 2, _units(LABEL_WIDTH[1]))
-    for s in layout.sheet(section.sheet).statics:
+    statics = layout.sheet(section.sheet).statics
+    checks = [run_width(s.text) for s in statics if s.style == "checklabel"]
+    label = max(min(units // 2, _units(LABEL_WIDTH[1])), min(units - 1, _units(max(checks, default=0))))
+    for s in statics:
         where = next((p for p in placed if p.top <= s.row < p.bottom), None)
         if where is not None:
             col, last = where.starts[s.col], where.ends[s.last_col]
         else:
             col, last = 0, (label - 1 if s.style == "checklabel" else units - 1)
-        text = split_header(s.text, span_width(last - col + 1)) if s.style == "header" else s.text
+        text = s.text.replace("\n", "")  # as the spec has it: broken again for 汇总's own widths
+        text = break_label(text, span_width(last - col + 1)) if s.style in ("header", "rowlabel") else text
         out.statics.append(Static(s.row + offset, col, s.last_row + offset, last, text, s.style, s.column))
     for table, where in zip(section.tables, placed, strict=True):
         for cid in (f"{table.id}.{r.id}.{c.id}" for r in table.rows for c in table.columns):
@@ -138,7 +141,7 @@ def summary_grid(form: Form) -> SummaryGrid:
         _section(form, section, offset, out)
     for s in out.statics:
         if s.row == s.last_row and s.style in _WRAPPED:
-            lines = lines_in(s.text, out.width_of(s.col, s.last_col))
+            lines = wrapped_lines(s.text, out.width_of(s.col, s.last_col))
             if lines > 1:
-                out.heights[s.row] = max(out.heights.get(s.row, LINE), LINE * lines + 3)
+                out.heights[s.row] = max(out.heights.get(s.row, ROW_POINTS), row_points(lines))
     return out

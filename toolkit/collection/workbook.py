@@ -12,20 +12,22 @@ from datetime import datetime
 from pathlib import Path
 
 import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from toolkit.collection.charts import write_charts
 from toolkit.collection.model import Collection
-from toolkit.collection.sizing import LINE, column_width, print_setup, row_height
 from toolkit.collection.status import STATUS, STATUS_HEADER, chase_sheet, status_sheet
-from toolkit.collection.summary_grid import UNIT, summary_cells, summary_grid, summary_offsets
+from toolkit.collection.summary_grid import UNIT, summary_cells, summary_grid, summary_offsets, title_columns
 from toolkit.core.fileio import atomic_write_bytes
+from toolkit.core.page import Page, apply_xlsxwriter
+from toolkit.core.sizing import ROW_POINTS, column_width, row_height
 from toolkit.core.version import __version__
 from toolkit.forms.formulas import check_cell_text
 from toolkit.forms.layout import META_PREFIX
 from toolkit.forms.spec import Form
 from toolkit.reading.interpret import COLLECTION
-from toolkit.workbook.writer import STYLES, as_number
+from toolkit.workbook.writer import STYLES, as_number, merge_or_write
 
 __all__ = [  # sheet names and positions, re-exported for the reader and the tests
     "CHARTS",
@@ -81,12 +83,12 @@ def metadata(c: Collection) -> dict[str, str]:
 
 
 class _Writer:
-    def __init__(self, c: Collection):
+    """Writes its parts through temporary files in `tmpdir` (not in memory) into `target`, a path or a binary file."""
+
+    def __init__(self, c: Collection, target, tmpdir: str | None = None):
         self.c, self.form = c, c.form
-        self.buffer = io.BytesIO()
-        self.wb = xlsxwriter.Workbook(
-            self.buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-        )
+        options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+        self.wb = xlsxwriter.Workbook(target, {**options, "in_memory": False, "tmpdir": tmpdir})
         self.styles = {**STYLES, **_EXTRA_STYLES}
         self.formats: dict[tuple[str, str | None], object] = {}
         self.fmt = _Formats(self)
@@ -99,6 +101,16 @@ class _Writer:
             self.formats[key] = self.wb.add_format({"font_name": "宋体", **self.styles[name], **extra})
         return self.formats[key]
 
+    def streamed_sheet(self, name: str):
+        """A sheet xlsxwriter writes row by row to a temporary file (its constant_memory mode, for this sheet
+        alone): 明细 of 10,000 returns is 2.5M cells, which its in-memory table would hold at ~100 bytes each.
+        Cells must come in row order; other sheets (charts read their data back) stay in memory."""
+        self.wb.constant_memory = True
+        try:
+            return self.wb.add_worksheet(name)
+        finally:
+            self.wb.constant_memory = False
+
     def value_format(self, cell_id: str, total: bool = False) -> object:
         decimal = self.form.cells[cell_id].kind.type == "decimal"
         return self.style(("sum_" if total else "") + ("dec" if decimal else "int"))
@@ -106,50 +118,45 @@ class _Writer:
     # 汇总 ---------------------------------------------------------------
     def summary(self) -> None:
         ws, grid = self.wb.add_worksheet(SUMMARY), summary_grid(self.form)
-        ws.set_column(0, grid.columns - 1, UNIT)
-        ws.merge_range(0, 0, 0, grid.columns - 1, self.c.title("汇总") + f"（{len(self.c.returns)} 个机关）", self.style("title"))
-        ws.set_row(0, 24)
+        title, size = self.c.title("汇总") + f"（{len(self.c.returns)} 个机关）", STYLES["title"]["font_size"]
+        last = title_columns(grid, title, size) - 1
+        ws.set_column(0, last, UNIT)
+        merge_or_write(ws, (0, 0, 0, last), title, self.style("title"))
+        ws.set_row(0, row_height([(title, grid.width_of(0, last))], size=size))
         for s in grid.statics:
-            if (s.row, s.col) != (s.last_row, s.last_col):
-                ws.merge_range(s.row, s.col, s.last_row, s.last_col, s.text, self.style(s.style))
-            else:
-                ws.write_string(s.row, s.col, s.text, self.style(s.style))
+            merge_or_write(ws, (s.row, s.col, s.last_row, s.last_col), s.text, self.style(s.style))
         for cell_id, (row, col, last) in grid.cells.items():
             fmt = self.value_format(cell_id, self.form.cells[cell_id].computed)
-            value = as_number(self.c.totals[cell_id])
-            if last > col:
-                ws.merge_range(row, col, row, last, value, fmt)
-            else:
-                ws.write_number(row, col, value, fmt)
+            merge_or_write(ws, (row, col, row, last), as_number(self.c.totals[cell_id]), fmt)
         heights = dict(grid.heights)
         for rule in self.form.rules:
             row, col, last = grid.rules[rule.id]
             text = check_cell_text(rule, self.c.totals)
-            ws.merge_range(row, col, row, last, text, self.style("check"))
-            heights[row] = max(heights.get(row, LINE), row_height([(text, grid.width_of(col, last))]))
+            merge_or_write(ws, (row, col, row, last), text, self.style("check"))
+            heights[row] = max(heights.get(row, ROW_POINTS), row_height([(text, grid.width_of(col, last))]))
         for row, height in heights.items():
             ws.set_row(row, height)
         ws.set_h_pagebreaks(grid.blocks[1:])  # each table sheet's block starts a page
-        print_setup(ws, self.c.title("汇总"), landscape=True)
+        apply_xlsxwriter(ws, Page(True, title=self.c.title("汇总")))
 
     # 明细 ---------------------------------------------------------------
     def detail(self) -> None:
-        ws = self.wb.add_worksheet(DETAIL)
+        ws = self.streamed_sheet(DETAIL)
         ids = list(self.form.cells)
         lead = len(DETAIL_LEAD)
         self.detail_head(ws, lead)
-        for col, text in enumerate(DETAIL_LEAD):
-            ws.merge_range(0, col, DETAIL_HEADER_ROWS - 1, col, text, self.style("head"))
         accepted = {id(e.ret): e.fate_label for e in self.c.entries}
         top = DETAIL_HEADER_ROWS
+        columns = [(lead + j, cid, self.value_format(cid)) for j, cid in enumerate(ids)]  # 250 cells a row: look up once
         for i, r in enumerate(self.c.returns):
             row = top + i
             lead_texts = (r.agency, str(r.year or ""), accepted.get(id(r), ""), r.path)
             for col, text in enumerate(lead_texts):
                 ws.write_string(row, col, text, self.style("cell"))
             ws.set_row(row, row_height(zip(lead_texts, DETAIL_LEAD_WIDTHS, strict=True)))
-            for j, cid in enumerate(ids):
-                ws.write_number(row, lead + j, as_number(r.values.get(cid, 0)), self.value_format(cid))
+            values = r.values
+            for col, cid, fmt in columns:
+                ws.write_number(row, col, as_number(values.get(cid, 0)), fmt)
         self.detail_totals(ws, ids, top)
         for col, width in enumerate(DETAIL_LEAD_WIDTHS):
             ws.set_column(col, col, width)
@@ -157,12 +164,16 @@ class _Writer:
         ws.freeze_panes(top, 1)
         ws.autofilter(top - 1, 0, top - 1 + max(1, len(self.c.returns)), lead + len(ids) - 1)
         pages = max(1, -(-len(ids) // DETAIL_PAGE))
-        print_setup(ws, self.c.title("汇总") + " · 明细", True, DETAIL_HEADER_ROWS, pages, repeat_first_col=True)
+        apply_xlsxwriter(ws, Page(True, (0, DETAIL_HEADER_ROWS - 1), True, pages, self.c.title("汇总") + " · 明细"))
 
     def detail_head(self, ws, lead: int) -> None:
         """The four header rows: a table's title and a row's label merged over their columns, each row as tall as it needs."""
         rows = detail_header(self.form)
+        for col in range(lead):  # the lead titles are merged down the header rows, whose cells come row by row below
+            ws.merge.append([0, col, DETAIL_HEADER_ROWS - 1, col])  # (merge_range would write all four rows at once)
         for r, texts in enumerate(rows):
+            for col, text in enumerate(DETAIL_LEAD):
+                ws.write(r, col, text if r == 0 else None, self.style("head"))
             lines: list[tuple[str, float]] = []
             style = self.style(("head_left", "head_left", "head", "cid")[r])
             for first, last in _runs(rows, r):
@@ -189,7 +200,7 @@ class _Writer:
 
     # 文字 ---------------------------------------------------------------
     def texts(self) -> None:
-        ws = self.wb.add_worksheet(TEXTS)
+        ws = self.streamed_sheet(TEXTS)  # 10,000 agencies' texts: written row by row
         fields = [f for f in self.form.fields if not f.prefilled]
         sections = self.form.text_sections
         header = ["机关名称", *(f.label for f in fields), *(s.title for s in sections)]
@@ -212,9 +223,9 @@ class _Writer:
         for col, width in enumerate(widths):
             ws.set_column(col, col, width)
         ws.freeze_panes(1, 1)
-        print_setup(ws, self.c.title("汇总") + " · 文字部分", True, 1, repeat_first_col=True)
+        apply_xlsxwriter(ws, Page(True, (0, 0), True, title=self.c.title("汇总") + " · 文字部分"))
 
-    def build(self) -> bytes:
+    def build(self) -> None:
         status_sheet(self)
         chase_sheet(self)
         self.summary()
@@ -227,7 +238,6 @@ class _Writer:
         for key, value in metadata(self.c).items():
             self.wb.set_custom_property(META_PREFIX + key, value)
         self.wb.close()
-        return self.buffer.getvalue()
 
 
 class _Formats:
@@ -275,12 +285,18 @@ def detail_header(form: Form) -> list[list[str]]:
     return rows
 
 
-def collection_bytes(c: Collection) -> bytes:
-    return _Writer(c).build()
+def collection_bytes(c: Collection, tmpdir: str | None = None) -> bytes:
+    """collection.xlsx as bytes; its parts go through temporary files in `tmpdir` (default: the system's)."""
+    buffer = io.BytesIO()
+    try:
+        _Writer(c, buffer, tmpdir).build()
+    except FileCreateError as e:  # xlsxwriter's wrapper hides a full disk from the callers that name it
+        raise (e.args[0] if e.args and isinstance(e.args[0], OSError) else e) from None
+    return buffer.getvalue()
 
 
 def write_collection(c: Collection, path: str | Path) -> Path:
-    """Write collection.xlsx atomically."""
+    """Write collection.xlsx atomically (its temporary files beside it)."""
     path = Path(path)
-    atomic_write_bytes(path, collection_bytes(c))
+    atomic_write_bytes(path, collection_bytes(c, str(path.parent)))
     return path

@@ -11,16 +11,17 @@ the parent stops on any error, Ctrl-C or SIGTERM it terminates its workers inste
 
 from __future__ import annotations
 
-import ctypes
-import multiprocessing
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from contextlib import contextmanager, nullcontext, suppress
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:  # multiprocessing is imported when a pool is started: a one-file command starts faster
+    from concurrent.futures import ProcessPoolExecutor
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -88,6 +89,8 @@ def _die_with_parent(parent: int | None) -> None:
     """Linux: the kernel sends this process SIGKILL when its parent dies. No-op elsewhere."""
     if not sys.platform.startswith("linux"):
         return
+    import ctypes
+
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):
@@ -144,6 +147,9 @@ def _release_manager(manager: threading.Thread | None, results: object) -> None:
 
 
 def _pool(n: int) -> ProcessPoolExecutor:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context()
     parent = None if context.get_start_method() == "forkserver" else os.getpid()  # a forkserver's child is not ours
     return ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=_worker_start, initargs=(parent,))

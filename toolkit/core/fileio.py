@@ -109,10 +109,12 @@ def disk_full_named(folder: str | Path, name: str = "") -> Iterator[None]:
 
 
 @contextmanager
-def atomic_output(path: str | Path) -> Iterator[BinaryIO]:
+def atomic_output(path: str | Path, durable: bool = True) -> Iterator[BinaryIO]:
     """A file to write `path` through: a temporary file in the same folder, flushed to disk and
     renamed over the target only when the block ends without error. A failed or interrupted
-    write leaves the target as it was and no temporary file behind; a full disk is a DiskFullError."""
+    write leaves the target as it was and no temporary file behind; a full disk is a DiskFullError.
+    `durable=False` skips the fsync, for files that may be lost in a power cut but never half-read
+    (a cache entry that checks itself)."""
     path = Path(path)
     with disk_full_named(path.parent, path.name):
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
@@ -120,7 +122,8 @@ def atomic_output(path: str | Path) -> Iterator[BinaryIO]:
             with os.fdopen(fd, "wb") as f:
                 yield f
                 f.flush()
-                os.fsync(f.fileno())
+                if durable:
+                    os.fsync(f.fileno())
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private (0600); give it a normal file's mode
             os.replace(tmp, path)
         except BaseException:
@@ -128,8 +131,8 @@ def atomic_output(path: str | Path) -> Iterator[BinaryIO]:
             raise
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    with atomic_output(path) as f:
+def atomic_write_bytes(path: str | Path, data: bytes, durable: bool = True) -> None:
+    with atomic_output(path, durable) as f:
         f.write(data)
 
 

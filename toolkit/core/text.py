@@ -9,6 +9,9 @@ and whatever no later reader should get dropped.
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+from toolkit.core.errors import UserError
 
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 # What no message, JSON, terminal, workbook or Word document should carry: the characters XML 1.0
@@ -41,3 +44,13 @@ def clean_text(text: str) -> str:
     if "_x" in text:
         text = _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), text)
     return plain(text)
+
+
+def decode_text(raw: bytes, path: str | Path) -> str:
+    """A text file as offices save it: UTF-8 (with or without BOM) or GB18030; UserError naming the file otherwise."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise UserError(f"{path}：无法识别文件编码（请另存为 UTF-8）")

@@ -8,14 +8,12 @@ that are not numbers ("✗ D8 不是数字") before it says anything about the b
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
-from xlsxwriter.utility import xl_rowcol_to_cell
-
-from toolkit.forms.layout import Pos, layout_of
+from toolkit.forms.layout import Pos, cell_name, layout_of
 from toolkit.forms.spec import Form, Rule
 
 NOT_A_NUMBER = "不是数字"
@@ -35,11 +33,6 @@ def check_words(rule: Rule) -> tuple[str, str]:
     if rule.severity == "warning":
         return ok, "⚠ 请核对"
     return ok, "✗ 不平衡" if equality else "✗ 不符合"
-
-
-def not_numbers_text(addresses: Iterable[str]) -> str:
-    """What a check cell says when some of its inputs hold text: "✗ D8 E9 不是数字"."""
-    return "✗ " + "".join(f"{a} " for a in addresses) + NOT_A_NUMBER
 
 
 def check_cell_text(rule: Rule, values: dict) -> str:
@@ -63,29 +56,40 @@ def _numbers_formula(rule: Rule, address_of: Callable[[str], str]) -> str:
     return f'IF(AND({",".join(tests)}),"{ok}","{bad}："&{failing})'
 
 
-def _runs(positions: list[Pos]) -> list[str]:
+def address(pos: Pos, here: str) -> str:
+    """A cell as a formula on sheet `here` names it: D8, or '二、主动公开'!D8 on another sheet."""
+    if pos.sheet == here:
+        return pos.a1
+    return "'" + pos.sheet.replace("'", "''") + "'!" + pos.a1
+
+
+def _runs(positions: list[Pos], here: str) -> list[str]:
     """Adjacent cells of one row as one range (D8:I8): short COUNT/COUNTA arguments."""
     runs: list[list[Pos]] = []
-    for p in sorted(positions, key=lambda p: (p.row, p.col)):
-        if runs and runs[-1][-1].row == p.row and runs[-1][-1].col == p.col - 1:
+    for p in sorted(positions, key=lambda p: (p.sheet, p.row, p.col)):
+        last = runs[-1][-1] if runs else None
+        if last and (last.sheet, last.row, last.col) == (p.sheet, p.row, p.col - 1):
             runs[-1].append(p)
         else:
             runs.append([p])
-    return [r[0].a1 if len(r) == 1 else f"{r[0].a1}:{xl_rowcol_to_cell(r[-1].row, r[-1].col)}" for r in runs]
+    return [address(r[0], here) + ("" if len(r) == 1 else ":" + cell_name(r[-1].row, r[-1].col)) for r in runs]
 
 
 def _count(function: str, refs: list[str]) -> str:
     return "+".join(f"{function}({','.join(refs[i : i + _MAX_ARGS])})" for i in range(0, len(refs), _MAX_ARGS))
 
 
-def check_formula(rule: Rule, address_of: Callable[[str], str], inputs: list[Pos]) -> str:
-    """The Excel formula of a rule's check cell: first the inputs that are not numbers, then ✓/✗ for the numbers."""
+def check_formula(rule: Rule, address_of: Callable[[str], str], inputs: list[Pos], here: str) -> str:
+    """The Excel formula of a rule's check cell on sheet `here`: first the inputs that are not numbers, then ✓/✗."""
     numbers = _numbers_formula(rule, address_of)
     if not inputs:
         return numbers
-    runs = _runs(inputs)
+    runs = _runs(inputs, here)
     test = f"{_count('COUNTA', runs)}>{_count('COUNT', runs)}"
-    names = "&".join(f'IF(COUNT({p.a1})<COUNTA({p.a1}),"{p.a1} ","")' for p in sorted(inputs, key=lambda p: (p.row, p.col)))
+    ordered = sorted(inputs, key=lambda p: (p.sheet != here, p.sheet, p.row, p.col))
+    names = "&".join(
+        f'IF(COUNT({address(p, here)})<COUNTA({address(p, here)}),"{p.a1 if p.sheet == here else p.ref} ","")' for p in ordered
+    )
     formula = f'IF({test},"✗ "&{names}&"{NOT_A_NUMBER}",{numbers})'
     if len(formula) > MAX_FORMULA:  # too many inputs to name one by one: say that some are not numbers
         formula = f'IF({test},"✗ 有填写项{NOT_A_NUMBER}",{numbers})'
@@ -106,8 +110,8 @@ def rule_inputs(form: Form, rule: Rule) -> list[str]:
 
 
 def formula_key(formula: str) -> str:
-    """A formula as compared: spaces, `$` and case do not matter (clients rewrite them)."""
-    return re.sub(r"[\s$]", "", formula).lstrip("=").upper()
+    """A formula as compared: spaces, `$`, a sheet name's quotes and case do not matter (clients rewrite them)."""
+    return re.sub(r"[\s$']", "", formula).lstrip("=").upper()
 
 
 @dataclass(frozen=True)
@@ -122,11 +126,17 @@ class Formulas:
 def formulas_of(form: Form) -> Formulas:
     layout = layout_of(form)
 
-    def address_of(cell_id: str) -> str:
-        """An input as N(D8) (text counts as 0), a total as itself (always a number)."""
-        a1 = layout.cells[cell_id].a1
-        return a1 if form.cells[cell_id].computed else f"N({a1})"
+    def on(here: str) -> Callable[[str], str]:
+        def address_of(cell_id: str) -> str:
+            """An input as N(D8) (text counts as 0), a total as itself (always a number); another sheet's by name."""
+            a1 = address(layout.cells[cell_id], here)
+            return a1 if form.cells[cell_id].computed else f"N({a1})"
 
-    totals = {eq.target: eq.expr.to_excel(address_of) for eq in form.equations}
-    checks = {rule.id: check_formula(rule, address_of, [layout.cells[c] for c in rule_inputs(form, rule)]) for rule in form.rules}
+        return address_of
+
+    totals = {eq.target: eq.expr.to_excel(on(layout.cells[eq.target].sheet)) for eq in form.equations}
+    checks = {}
+    for rule in form.rules:
+        here = layout.rules[rule.id].sheet
+        checks[rule.id] = check_formula(rule, on(here), [layout.cells[c] for c in rule_inputs(form, rule)], here)
     return Formulas(totals, checks)

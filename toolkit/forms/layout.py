@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from xlsxwriter.utility import xl_rowcol_to_cell
-
+from toolkit.core.page import landscape_for
+from toolkit.core.sizing import BODY_SIZE, ROW_POINTS, break_label, label_width, row_points, run_width, wrapped_lines
 from toolkit.forms.spec import Column, Form, HeaderNode, Row, Section, Table
 
 GUIDE_SHEET = "填报说明"
@@ -25,15 +24,20 @@ TEXT_AREA_ROWS = 30
 TEXT_AREA_COLS = 10
 TEXT_AREA_WIDTH = 9  # per column: ten of them fit an A4 portrait page unscaled
 
-# Print geometry in column-width units (one "0" of the 11 pt body font) and points.
-PORTRAIT_UNITS = 92  # what fits across A4 portrait between the default margins
-BODY_SIZE = 11  # pt, the body font; titles are larger (STYLE_SIZES)
-LINE_POINTS = 16  # one wrapped line of 11 pt CJK text (LibreOffice's fallback CJK fonts are tall)
-ROW_POINTS = 15  # a row's default height
 STYLE_SIZES = {"title": 14, "checklabel": 10}  # font sizes of the styles that are not BODY_SIZE
 WRAPPED = ("title", "header", "corner", "rowlabel", "checklabel", "note", "guide", "caption")
 NUMBER_WIDTH = 11  # the narrowest number column
 MAX_HEADER_WIDTH = 32  # a longer column label wraps
+
+
+def cell_name(row: int, col: int) -> str:
+    """`D12` for (11, 3), zero-based: xlsxwriter's xl_rowcol_to_cell, without importing xlsxwriter where
+    nothing is written (`toolkit check` starts faster)."""
+    letters, n = "", col + 1
+    while n:
+        n, rest = divmod(n - 1, 26)
+        letters = chr(65 + rest) + letters
+    return f"{letters}{row + 1}"
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ class Pos:
 
     @property
     def a1(self) -> str:
-        return xl_rowcol_to_cell(self.row, self.col)
+        return cell_name(self.row, self.col)
 
     @property
     def ref(self) -> str:
@@ -88,30 +92,6 @@ class Layout:
 
     def sheet(self, name: str) -> SheetLayout:
         return next(s for s in self.sheets if s.name == name)
-
-
-def text_units(text: str, size: float = BODY_SIZE) -> float:
-    """How wide a text prints, in column-width units: a CJK (wide) character counts 2, others 1."""
-    units = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-    return units * size / BODY_SIZE
-
-
-def label_width(text: str, size: float = BODY_SIZE) -> float:
-    """The column width that shows `text` on one line (cell padding and bold glyphs included)."""
-    return math.ceil(text_units(text, size) * 1.1 + 2)
-
-
-def wrapped_lines(text: str, width: float, size: float = BODY_SIZE) -> int:
-    """How many lines `text` takes in a wrapping cell `width` units wide (each hard line break counted)."""
-    usable = max(1.0, width / 1.1 - 2)
-    return sum(max(1, math.ceil(text_units(line, size) / usable)) for line in text.split("\n"))
-
-
-def row_points(lines: int, size: float = BODY_SIZE) -> float:
-    """The row height (pt) that shows `lines` wrapped lines of a `size` pt font."""
-    if lines <= 1 and size <= BODY_SIZE:
-        return ROW_POINTS
-    return max(ROW_POINTS, round(lines * LINE_POINTS * size / BODY_SIZE + 3))
 
 
 def _info_sheet(form: Form, layout: Layout) -> None:
@@ -218,27 +198,49 @@ def _fit_heights(sheet: SheetLayout) -> None:
 
 
 def _fit_widths(sheet: SheetLayout, label_depth: int) -> None:
-    """Columns wide enough for their labels on one line (up to a cap): no header breaks mid-word.
+    """Columns wide enough for their labels on one line (up to a cap), and never narrower than a label's
+    longest run (core.sizing.runs): no label breaks mid-word.
 
-    A label column takes its widest one-column row label (the last one at most 36, the others 16); a leaf
-    header widens its own column, then a group header too wide for its columns widens them evenly."""
+    A label column takes its widest one-column row label (the last one at most 36, the others 24); a leaf
+    header widens its own column, then a group header (or corner) too wide for its columns widens them evenly."""
     for c in range(label_depth):
-        labels = [label_width(s.text) for s in sheet.statics if s.style == "rowlabel" and s.col == s.last_col == c]
-        cap = 36 if c == label_depth - 1 else 16
-        sheet.widths[c] = min(cap, max([*labels, label_width(_corner_text(sheet)) if label_depth == 1 else 0, 10]))
+        texts = [s.text for s in sheet.statics if s.style == "rowlabel" and s.col == s.last_col == c]
+        cap = 36 if c == label_depth - 1 else 24
+        fit = min(cap, max([*map(label_width, texts), label_width(_corner_text(sheet)) if label_depth == 1 else 0, 10]))
+        sheet.widths[c] = max([fit, *map(run_width, texts)])  # a longer label wraps between its words
     for c in range(label_depth, sheet.width):
         sheet.widths[c] = NUMBER_WIDTH
-    headers = [s for s in sheet.statics if s.style == "header"]
+    headers = [s for s in sheet.statics if s.style in ("header", "corner")]
     for s in sorted(headers, key=lambda s: s.last_col - s.col):
         cols = range(s.col, s.last_col + 1)
-        short = min(label_width(s.text), MAX_HEADER_WIDTH * len(cols)) - sum(sheet.widths[c] for c in cols)
+        want = max(min(label_width(s.text), MAX_HEADER_WIDTH * len(cols)), run_width(s.text))
+        short = want - sum(sheet.widths[c] for c in cols)
         for c in cols if short > 0 else ():
             sheet.widths[c] += math.ceil(short / len(cols))
+
+
+def _break_labels(sheet: SheetLayout) -> None:
+    """A label longer than its cell gets its line breaks at its runs' boundaries, so the spreadsheet does not
+    break it mid-word. The sheet's statics carry the text as printed (the writer writes it, the reader
+    compares it); table_grid keeps the label as the spec has it (the Word report's)."""
+    for i, s in enumerate(sheet.statics):
+        if s.style in ("header", "corner", "rowlabel"):
+            width = sum(sheet.widths.get(c, 9) for c in range(s.col, s.last_col + 1))
+            sheet.statics[i] = dataclasses.replace(s, text=break_label(s.text, width))
 
 
 def _corner_text(sheet: SheetLayout) -> str:
     """The longest one-column corner (信息内容): it heads the label column."""
     return max((s.text for s in sheet.statics if s.style == "corner" and s.col == s.last_col), key=len, default="")
+
+
+def _check_split(sheet: SheetLayout, label_depth: int, need: float) -> int:
+    """The first column of the check cells: after the label columns, or further right where a check's title
+    needs the room (its longest run on one line); the check text keeps at least the last column."""
+    split = max(1, min(label_depth, sheet.width - 1))
+    while split < sheet.width - 1 and sum(sheet.widths[c] for c in range(split)) < need:
+        split += 1
+    return split
 
 
 def _table_sheet(form: Form, section: Section, layout: Layout) -> None:
@@ -250,7 +252,8 @@ def _table_sheet(form: Form, section: Section, layout: Layout) -> None:
         row = _table(table, row, sheet, layout) + 1
     label_depth = max(t.label_depth for t in section.tables)
     _fit_widths(sheet, label_depth)
-    sheet.landscape = any(t.landscape for t in section.tables) or sum(sheet.widths.values()) > PORTRAIT_UNITS
+    _break_labels(sheet)
+    sheet.landscape = landscape_for(sheet.widths.values(), any(t.landscape for t in section.tables))
     first = section.tables[0]
     if len(section.tables) == 1:
         header_end = 2 + bool(first.caption) + first.header_depth
@@ -260,7 +263,7 @@ def _table_sheet(form: Form, section: Section, layout: Layout) -> None:
     if rules:
         sheet.statics.append(Static(row, 0, row, width - 1, "校验结果（自动计算，请勿修改；出现 ✗ 时请核对数据）", "caption"))
         row += 1
-        split = max(1, min(label_depth, width - 1))
+        split = _check_split(sheet, label_depth, max(run_width(r.title, STYLE_SIZES["checklabel"]) for r in rules))
         for rule in rules:
             sheet.statics.append(Static(row, 0, row, split - 1, rule.title, "checklabel"))
             layout.rules[rule.id] = Pos(sheet.name, row, split)

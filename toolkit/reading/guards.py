@@ -15,7 +15,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit.core.errors import UserError
+from toolkit.core.errors import UserError, os_reason
 from toolkit.core.text import plain
 from toolkit.reading.zipdir import count_entries, find_directory
 
@@ -202,7 +202,7 @@ def open_package(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> zipfile.Z
     try:
         return _open_package(Path(path), limits)
     except OSError as e:  # no permission, locked by another program, a disk error: this file only
-        raise UnreadableFile(path, f"无法打开文件（{e.strerror or e}），请检查文件权限或关闭正在使用它的程序") from None
+        raise UnreadableFile(path, f"无法打开文件（{os_reason(e)}），请检查文件权限或关闭正在使用它的程序") from None
 
 
 def _open_package(path: Path, limits: Limits) -> zipfile.ZipFile:
@@ -280,16 +280,35 @@ def _markup_count(data: bytes) -> int:
     return data.count(b"<") - data.count(b"</") + data.count(b"=")
 
 
+UNCOUNTED_BYTES = 4 * MB  # parts kept aside at most before their markup is counted anyway
+
+
 class PackageBudget:
     """Reads the XML parts of one package within limits shared by all the reads together.
 
     A crafted workbook can list the same part a thousand times, or parts full of tiny elements
-    that cost a hundred bytes of memory each once parsed; the budget bounds both."""
+    that cost a hundred bytes of memory each once parsed; the budget bounds both.
+
+    A part has fewer elements and attributes than bytes, so while all the bytes read stay under the
+    tag limit nothing is counted (a real return's ≈ 160 KB never are): the parts are kept aside and
+    counted only once they together could pass it. The refusal comes at the same part as counting each."""
 
     def __init__(self, zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS):
         self.zf, self.limits = zf, limits
         self.bytes_read = self.tags_read = 0
         self.seen: set[str] = set()
+        self.uncounted: list[bytes] = []
+        self.uncounted_bytes = 0
+
+    def _too_many_tags(self, data: bytes) -> bool:
+        """Whether the elements and attributes of every part read so far pass the limit."""
+        self.uncounted.append(data)
+        self.uncounted_bytes += len(data)
+        if self.tags_read + self.uncounted_bytes <= self.limits.max_xml_tags and self.uncounted_bytes <= UNCOUNTED_BYTES:
+            return False  # cannot pass the limit yet, whatever the parts hold
+        self.tags_read += sum(_markup_count(part) for part in self.uncounted)
+        self.uncounted, self.uncounted_bytes = [], 0
+        return self.tags_read > self.limits.max_xml_tags
 
     def read(self, name: str) -> bytes | None:
         """The part's bytes, or None when the package has no such part."""
@@ -301,10 +320,9 @@ class PackageBudget:
         except KeyError:
             return None
         self.bytes_read += len(data)
-        self.tags_read += _markup_count(data)
         where = self.zf.filename or ""
         if self.bytes_read > self.limits.max_unpacked_bytes:
             raise UnreadableFile(where, f"解压后体积异常巨大，{BOMB}")
-        if self.tags_read > self.limits.max_xml_tags:
+        if self._too_many_tags(data):
             raise UnreadableFile(where, f"XML 内容异常庞大（部件 {name}，超过 {self.limits.max_xml_tags} 个标记），{BOMB}")
         return data

@@ -5,19 +5,20 @@ only an unreadable file raises (UnreadableFile). Text arrives clean from toolkit
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
-
-from xlsxwriter.utility import xl_rowcol_to_cell
 
 from toolkit.core.digits import chinese_date, date_of, year_of
 from toolkit.forms.formulas import formula_key, formulas_of
-from toolkit.forms.layout import INFO_SHEET, META_PREFIX, META_SHEET, Layout, layout_of
-from toolkit.forms.spec import DATE_FIELD, Form, builtin_forms
+from toolkit.forms.layout import INFO_SHEET, META_PREFIX, META_SHEET, Pos, cell_name, layout_of
+from toolkit.forms.spec import DATE_FIELD, Cell, Form, Rule, builtin_forms
 from toolkit.reading.guards import DEFAULT_LIMITS, Limits, UnreadableFile, open_package
+from toolkit.reading.memo import remembered
 from toolkit.reading.ooxml import VISIBLE, RawCell, Workbook, XlsxError, read_xlsx
-from toolkit.reading.values import Reading, date_of_serial, read_number, stored_number
+from toolkit.reading.values import Reading, date_of_serial, number_reader, stored_number
 from toolkit.returns.model import Problem, Return, Substitution
 from toolkit.returns.problems import problem, shown
 
@@ -44,21 +45,61 @@ def read_metadata(book: Workbook) -> dict[str, str]:
     return {sheet.text(r, 0): sheet.text(r, 1) for r in sorted(rows) if sheet.text(r, 0)}
 
 
-def _label_mismatches(book: Workbook, layout: Layout) -> list[tuple[str, int, int, str, str]]:
+@dataclass(frozen=True)
+class _Plan:
+    """What reading a return of one form looks at, worked out once per form (not once per file): every
+    label to compare, each input with its kind's reader, each total and check cell with its formula."""
+
+    labels: tuple[tuple[str, tuple[tuple[int, int, str, str], ...]], ...]  # sheet -> (row, col, text, text.strip())
+    inputs: tuple[tuple[Cell, Pos, Callable[[RawCell], Reading]], ...]
+    totals: tuple[tuple[Cell, Pos, str, str], ...]  # the total's cell, where, its formula and formula_key
+    checks: tuple[tuple[Rule, Pos, str, str], ...]  # a rule, its check cell, its formula and formula_key
+
+    @property
+    def label_count(self) -> int:
+        return sum(len(statics) for _, statics in self.labels)
+
+
+@lru_cache(maxsize=16)
+def _plan(form: Form) -> _Plan:
+    layout, formulas = layout_of(form), formulas_of(form)
+    labels = tuple(  # (the label as a message quotes it, as the template prints it: with its line breaks)
+        (sl.name, tuple((s.row, s.col, s.text.replace("\n", ""), s.text.strip()) for s in sl.statics if s.text))
+        for sl in layout.sheets
+    )
+    readers = {c.kind: number_reader(c.kind) for c in form.input_cells}
+    inputs = tuple((c, layout.cells[c.id], readers[c.kind]) for c in form.input_cells)
+    totals = tuple(
+        (form.cells[eq.target], layout.cells[eq.target], formulas.totals[eq.target], formula_key(formulas.totals[eq.target]))
+        for eq in form.equations
+    )
+    checks = tuple(
+        (rule, layout.rules[rule.id], formulas.checks[rule.id], formula_key(formulas.checks[rule.id])) for rule in form.rules
+    )
+    return _Plan(labels, inputs, totals, checks)
+
+
+_formula_key, _stored_number = remembered(formula_key), remembered(stored_number)
+
+
+def _same_formula(found: str, expected: str, expected_key: str) -> bool:
+    """formula_key(found) == formula_key(expected), the usual case (the formula as written) without a regex."""
+    return found == expected or _formula_key(found) == expected_key
+
+
+def _label_mismatches(book: Workbook, form: Form) -> list[tuple[str, int, int, str, str]]:
     out = []
-    for sl in layout.sheets:
-        sheet = book.sheets.get(sl.name)
-        for s in sl.statics:
-            found = sheet.text(s.row, s.col).strip() if sheet else None
-            if s.text and found != s.text.strip():
-                out.append((sl.name, s.row, s.col, s.text, found or ""))
+    for name, statics in _plan(form).labels:
+        sheet = book.sheets.get(name)
+        for row, col, text, stripped in statics:
+            found = sheet.text(row, col).strip() if sheet else None
+            if found != stripped:
+                out.append((name, row, col, text, found or ""))
     return out
 
 
 def _label_score(book: Workbook, form: Form) -> float:
-    layout = layout_of(form)
-    total = sum(1 for sl in layout.sheets for s in sl.statics if s.text)
-    return 1 - len(_label_mismatches(book, layout)) / max(total, 1)
+    return 1 - len(_label_mismatches(book, form)) / max(_plan(form).label_count, 1)
 
 
 def identify_form(meta: Mapping[str, str], book: Workbook, forms: Mapping[str, Form]) -> tuple[Form | None, list[Problem]]:
@@ -107,10 +148,10 @@ class _Reading:
 
     def labels(self) -> None:
         reported = set()
-        for sheet, row, col, expected, found in _label_mismatches(self.book, self.layout):
+        for sheet, row, col, expected, found in _label_mismatches(self.book, self.form):
             if sheet not in reported:  # the first shifted label says it; the rest would repeat it
                 reported.add(sheet)
-                cell = xl_rowcol_to_cell(row, col)
+                cell = cell_name(row, col)
                 self.add(problem("label_changed", sheet=sheet, cell=cell, expected=expected, value=found))
 
     def fields(self) -> None:
@@ -121,14 +162,16 @@ class _Reading:
 
     def inputs(self) -> dict[str, int | Decimal]:
         inputs: dict[str, int | Decimal] = {}
-        for cell in self.form.input_cells:
-            pos = self.layout.cells[cell.id]
-            raw = self.book.sheets[pos.sheet].get(pos.row, pos.col)
-            reading = read_number(raw, cell.kind)
+        sheets = self.book.sheets
+        for cell, pos, read in _plan(self.form).inputs:
+            raw = sheets[pos.sheet].get(pos.row, pos.col)
+            reading = read(raw)
             inputs[cell.id] = reading.value if reading.value is not None else 0
             if reading.code == "text_number":
                 self.text_numbers.add(cell.id)
             self.substitute(cell.id, raw, reading, inputs[cell.id])
+            if raw.formula is None and not reading.code:
+                continue  # typed as it should be: nothing to say
             where = {"sheet": pos.sheet, "cell": pos.a1, "cell_id": cell.id, "labels": cell.label}
             if raw.formula is not None:  # an input must be a typed value; a cached result is not one
                 self.add(problem("input_is_formula", value=raw.formula, **where))
@@ -148,24 +191,24 @@ class _Reading:
         self.ret.substitutions[cell_id] = Substitution(typed, used, code, counts)
 
     def totals(self, inputs: Mapping[str, int | Decimal], values: Mapping[str, int | Decimal]) -> None:
-        formulas = formulas_of(self.form)
+        plan, sheets = _plan(self.form), self.book.sheets
         if self.text_numbers:  # a cached total is stale only if it differs from what the workbook itself computes
             values = self.form.compute({k: 0 if k in self.text_numbers else v for k, v in inputs.items()})
-        for eq in self.form.equations:
-            pos, cell = self.layout.cells[eq.target], self.form.cells[eq.target]
-            raw = self.book.sheets[pos.sheet].get(pos.row, pos.col)
-            expected = formulas.totals[eq.target]
-            where = {"sheet": pos.sheet, "cell": pos.a1, "cell_id": cell.id, "labels": cell.label}
+        for cell, pos, expected, key in plan.totals:
+            raw = sheets[pos.sheet].get(pos.row, pos.col)
             if raw.formula is None:
-                self.add(problem("total_overwritten", value=raw.value or "（空）", expected=expected, **where))
-            elif formula_key(raw.formula) != formula_key(expected):
-                self.add(problem("formula_changed", value=raw.formula, expected=expected, **where))
-            elif raw.type == "n" and stored_number(raw.value) != values[eq.target]:  # None for garbage: stale
-                self.add(problem("stale_total", value=raw.value, computed=values[eq.target], **where))
-        for rule in self.form.rules:
-            pos = self.layout.rules[rule.id]
-            raw = self.book.sheets[pos.sheet].get(pos.row, pos.col)
-            if raw.formula is None or formula_key(raw.formula) != formula_key(formulas.checks[rule.id]):
+                problem_code, details = "total_overwritten", {"value": raw.value or "（空）", "expected": expected}
+            elif not _same_formula(raw.formula, expected, key):
+                problem_code, details = "formula_changed", {"value": raw.formula, "expected": expected}
+            elif raw.type == "n" and _stored_number(raw.value) != values[cell.id]:  # None for garbage: stale
+                problem_code, details = "stale_total", {"value": raw.value, "computed": values[cell.id]}
+            else:
+                continue
+            where = {"sheet": pos.sheet, "cell": pos.a1, "cell_id": cell.id, "labels": cell.label}
+            self.add(problem(problem_code, **details, **where))
+        for rule, pos, expected, key in plan.checks:
+            raw = sheets[pos.sheet].get(pos.row, pos.col)
+            if raw.formula is None or not _same_formula(raw.formula, expected, key):
                 self.add(problem("check_formula_changed", sheet=pos.sheet, cell=pos.a1, labels=rule.title))
 
     def protection(self) -> None:

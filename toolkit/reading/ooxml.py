@@ -25,6 +25,7 @@ from defusedxml import DefusedXmlException, ElementTree
 from toolkit.core.digits import count_of
 from toolkit.core.text import clean_text, plain
 from toolkit.reading.guards import DEFAULT_LIMITS, Limits, PackageBudget
+from toolkit.reading.memo import MEMO_FREE_TEXT, MEMO_TEXT, Memo, remembered
 
 NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -34,6 +35,7 @@ NS = {
     "vt": "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes",
 }
 _M = "{" + NS["m"] + "}"
+_ROW, _C, _V, _F, _IS = f"{_M}row", f"{_M}c", f"{_M}v", f"{_M}f", f"{_M}is"
 _REF = re.compile(r"^([A-Z]{1,3})([0-9]{1,7})$")  # up to XFD1048576
 
 
@@ -149,7 +151,8 @@ def _without_dtd(data: bytes) -> bool:
         return False
     head = data[:64]
     ascii_compatible = b"\x00" not in head and not head.startswith((b"\xff\xfe", b"\xfe\xff"))
-    return ascii_compatible and b"<!DOCTYPE" not in data and b"<!ENTITY" not in data
+    no_declaration = b"!" not in data or (b"<!DOCTYPE" not in data and b"<!ENTITY" not in data)  # one quick scan first
+    return ascii_compatible and no_declaration
 
 
 def _parse(name: str, data: bytes):
@@ -174,6 +177,65 @@ def _xml(pkg: PackageBudget, name: str):
     return None if data is None else _parse(name, data)
 
 
+# Worksheet blocks the reader never looks at: the input prompts alone are half of a return's bytes.
+_UNREAD_BLOCKS = tuple((b"<" + tag, b"</" + tag + b">") for tag in (b"dataValidations", b"conditionalFormatting", b"extLst"))
+_NAME_ENDS = (b" ", b"\t", b"\r", b"\n", b">")
+
+
+def _cut_block(data: bytes, begin: int, start: bytes, end: bytes) -> bytes:
+    """`data` without the first `start`…`end` element after `begin`, when the cut is certainly that
+    one element (no second opening inside it); else unchanged. Linear searches, whatever the bytes."""
+    s = data.find(start, begin)
+    after = s + len(start)
+    if s < 0 or data[after : after + 1] not in _NAME_ENDS:
+        return data
+    e = data.find(end, after)
+    if e < 0 or data.find(start, after, e) >= 0:
+        return data
+    return data[:s] + data[e + len(end) :]
+
+
+def _may_hide_markup(data: bytes) -> bool:
+    """Whether the part may hold a comment, CDATA, DTD or processing instruction (after its declaration).
+
+    Searched for by their rare second byte first: `<` is on every tag and a search for `<!` is slow."""
+    declared = data.startswith((b"<?", b"\xef\xbb\xbf<?"))
+    after = data.find(b"?>") + 2 if declared else 0
+    if b"!" in data and b"<!" in data:
+        return True
+    return data.find(b"?", after) >= 0 and data.find(b"<?", after) >= 0
+
+
+def _read_parts_only(data: bytes) -> bytes:
+    """A worksheet without the blocks the reader never reads, cut before parsing.
+
+    Only a UTF-8 part with no comment, CDATA, DTD or processing instruction (where markup could be
+    text) is cut, and only after the last `</sheetData>`: there every `<` opens a tag, so a cut block
+    is one element outside every sheetData, and no child of the worksheet that is read (sheetData,
+    sheetProtection) goes with it. The guards have already counted the whole part."""
+    begin = data.rfind(b"</sheetData>")
+    if begin < 0 or _may_hide_markup(data) or not _without_dtd(data):
+        return data
+    for start, end in _UNREAD_BLOCKS:
+        data = _cut_block(data, begin, start, end)
+    return data
+
+
+def _sheet_xml(pkg: PackageBudget, name: str):
+    """The parsed worksheet, its unread blocks left out; a part the cut makes unparsable (it was
+    broken already) is parsed whole, so the refusal names the place in the file as stored."""
+    data = pkg.read(name)
+    if data is None:
+        return None
+    lean = _read_parts_only(data)
+    if lean is data:
+        return _parse(name, data)
+    try:
+        return _parse(name, lean)
+    except XlsxError:
+        return _parse(name, data)
+
+
 def _text(el) -> str:
     """Text of a string item, rich runs joined, phonetic runs (rPh) left out."""
     if el is None:
@@ -187,7 +249,7 @@ def _text(el) -> str:
 def _shared_strings(pkg: PackageBudget, target: str | None) -> list[str]:
     """Every shared string, cleaned once here however many cells use it."""
     root = _xml(pkg, target) if target else None
-    return [] if root is None else [clean_text(_text(si)) for si in root.findall(f"{_M}si")]
+    return [] if root is None else [_clean(_text(si)) for si in root.findall(f"{_M}si")]
 
 
 def _locked_styles(pkg: PackageBudget, target: str | None) -> list[bool]:
@@ -221,22 +283,37 @@ def _relationships(pkg: PackageBudget, part: str) -> dict[str, tuple[str, str]]:
     return rels
 
 
+def _count_index(text: str) -> int | None:
+    return count_of(text, 999_999_999)
+
+
+_indexes, _plain = remembered(_count_index), remembered(plain)
+_clean = remembered(clean_text, longest=MEMO_FREE_TEXT)  # labels recur in every return, typed texts never
+
+
 def _index(text: str | None) -> int | None:
     """A non-negative index stored as ASCII digits (a style or shared-string number), else None."""
-    return count_of(text, 999_999_999)
+    return None if text is None else _indexes(text)
 
 
 def _value(c, kind: str, strings: list[str]) -> tuple[str, str]:
     """(kind, value) of a cell: text cleaned (shared strings were cleaned once when read)."""
-    v = c.findtext(f"{_M}v")
+    v = c.findtext(_V)
     if kind == "inlineStr":
-        return "s", clean_text(_text(c.find(f"{_M}is")))
+        return "s", _clean(_text(c.find(_IS)))
     if kind == "s":
         index = _index(v)
         return "s", strings[index] if index is not None and index < len(strings) else ""
     if kind in ("str", "d"):
-        return "s", clean_text(v or "")
-    return kind, plain(v or "")
+        return "s", _clean(v or "")
+    return kind, _plain(v or "")
+
+
+def _raw_cell(fields: tuple[str, str, str | None, bool]) -> RawCell:
+    return RawCell(*fields)
+
+
+_RAW_CELLS = Memo(_raw_cell)  # RawCell is frozen: one instance serves every cell that stores the same
 
 
 def _cell(c, strings: list[str], locked: list[bool], formula: str | None) -> RawCell:
@@ -245,15 +322,18 @@ def _cell(c, strings: list[str], locked: list[bool], formula: str | None) -> Raw
         kind = ""
     style = _index(c.get("s"))
     is_locked = locked[style] if style is not None and style < len(locked) else True
-    return RawCell(kind, value, formula, is_locked)
+    fields = (kind, value, formula, is_locked)
+    if len(value) <= MEMO_FREE_TEXT and len(formula or "") <= MEMO_TEXT:
+        return _RAW_CELLS[fields]
+    return RawCell(*fields)
 
 
 def _formula(c, sheet: Sheet, pos: tuple[int, int], ref: str) -> str | None:
     """The cell's formula text; a shared formula's master is recorded, a dependent noted for expansion."""
-    f = c.find(f"{_M}f")
+    f = c.find(_F)
     if f is None:
         return None
-    text = plain(f.text or "")
+    text = _plain(f.text or "")
     if f.get("t") == "shared":
         si = f.get("si", "")
         if text:
@@ -263,27 +343,31 @@ def _formula(c, sheet: Sheet, pos: tuple[int, int], ref: str) -> str | None:
     return text
 
 
+_positions = remembered(split_ref)
+
+
 def _position(sheet: str, ref: str) -> tuple[int, int]:
     try:
-        return split_ref(ref)
+        return _positions(ref)
     except XlsxError:
         raise XlsxError(f"文件已损坏（工作表“{sheet}”中的单元格地址“{plain(ref[:20])}”无效），{_REBUILD}") from None
 
 
 def _sheet(pkg: PackageBudget, name: str, state: str, part: str, strings: list[str], locked: list[bool]) -> Sheet:
-    root = _xml(pkg, part)
+    root = _sheet_xml(pkg, part)
     if root is None:
         raise XlsxError(f"文件已损坏（缺少工作表“{name}”的内容），{_REBUILD}")
     sheet = Sheet(name, state)
     prot = root.find(f"{_M}sheetProtection")
     sheet.protected = prot is not None and prot.get("sheet", "0") in ("1", "true")
     data = root.find(f"{_M}sheetData")
-    for row in [] if data is None else data.findall(f"{_M}row"):
-        for c in row.findall(f"{_M}c"):
+    cells = sheet.cells
+    for row in [] if data is None else data.findall(_ROW):
+        for c in row.findall(_C):
             ref = c.get("r")
             if ref and len(c):  # a cell without children is blank: nothing to read
                 pos = _position(name, ref)
-                sheet.cells[pos] = _cell(c, strings, locked, _formula(c, sheet, pos, ref))
+                cells[pos] = _cell(c, strings, locked, _formula(c, sheet, pos, ref))
     return sheet
 
 

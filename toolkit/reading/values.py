@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from toolkit.forms.spec import Kind
+from toolkit.reading.memo import MEMO_TEXT, Memo
 from toolkit.reading.ooxml import RawCell
 
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
@@ -84,14 +86,30 @@ def _read_text(text: str, kind: Kind) -> Reading:
 
 def read_number(cell: RawCell, kind: Kind) -> Reading:
     """The value of an input cell of `kind`; blank, text and out-of-range values get a code."""
-    if cell.type == "n":
-        value = stored_number(cell.value)  # None for text longer than any number
+    return _read_stored(cell.type, cell.value, kind)
+
+
+def _read_stored(cell_type: str, text: str, kind: Kind) -> Reading:
+    if cell_type == "n":
+        value = stored_number(text)  # None for text longer than any number
         return Reading(None, "not_a_number") if value is None else _in_kind(value, kind, "", "")
-    if cell.type == "s":
-        return _read_text(cell.value, kind)
-    if cell.type in ("b", "e"):
+    if cell_type == "s":
+        return _read_text(text, kind)
+    if cell_type in ("b", "e"):
         return Reading(None, "not_a_number")
     return Reading(None, "blank")
+
+
+def number_reader(kind: Kind) -> Callable[[RawCell], Reading]:
+    """read_number for one kind, remembered by what a cell stores: the same few figures recur in every return."""
+    memo = Memo(lambda stored: _read_stored(stored[0], stored[1], kind))
+
+    def read(cell: RawCell) -> Reading:
+        if len(cell.value) > MEMO_TEXT:
+            return _read_stored(cell.type, cell.value, kind)
+        return memo[(cell.type, cell.value)]
+
+    return read
 
 
 def date_of_serial(text: str, date1904: bool = False) -> str | None:

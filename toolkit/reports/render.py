@@ -1,32 +1,28 @@
 """The Word report of one return: the spec's cell ids are the docxtpl template's context keys.
 
-Templates are compiled once per process and rendered with autoescape on, because a batch renders
-thousands of reports and an unescaped `&` or `<` in a clerk's text silently corrupts the document.
+The context is built here; the template is compiled once per process (toolkit.reports.renderers)
+and rendered with autoescape on (toolkit.reports.engine).
 """
 
 from __future__ import annotations
 
 import difflib
-import io
-import re
-import threading
 import zipfile
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 import jinja2
-from docxtpl import DocxTemplate
 from jinja2 import meta, nodes
-from lxml import etree
 
 from toolkit.core.digits import chinese_date, date_of
-from toolkit.core.errors import UserError
+from toolkit.core.errors import UserError, os_reason
 from toolkit.core.text import xml_safe
 from toolkit.forms.spec import DATE_FIELD, Cell, Form
+from toolkit.reports.engine import ENV
 from toolkit.returns.model import Return
 
 TEMPLATES = Path(str(resources.files("docx_templates")))  # the shipped Word templates (data only)
@@ -93,13 +89,16 @@ def report_context(ret: Return) -> dict:
     """Nested dicts, so `{{ t3.new.natural }}`, `{{ texts.s1 }}` and `{{ fields.contact }}` work in a template."""
     form = _form(ret)
     ctx: dict = {}
-    for cell_id, cell in form.cells.items():
-        table, row, column = cell_id.split(".")
-        ctx.setdefault(table, {}).setdefault(row, {})[column] = format_value(ret.values.get(cell_id), cell)
+    values = ret.values
+    for cell_id, table, row, column, cell, integer in _cell_keys(form):
+        value = values.get(cell_id)
+        text = str(int(value)) if integer and value is not None else format_value(value, cell)
+        ctx.setdefault(table, {}).setdefault(row, {})[column] = text
     fields = {f.id: _field_text(ret.fields.get(f.id, "")) for f in form.fields}
     agency = xml_safe(ret.agency or fields.get("agency", ""))
     year = str(ret.year if ret.year is not None else fields.get("year", ""))
-    fields.update(agency=agency, year=year, date=format_date(fields.get(DATE_FIELD, "")))
+    dated = format_date(str(ret.fields.get(DATE_FIELD, "")))  # a form without the field may still be dated
+    fields.update(agency=agency, year=year, date=dated)
     ctx.update(
         title=title_lines(xml_safe(form.report_title(agency, year)), form.title_break),
         agency=agency,
@@ -113,6 +112,12 @@ def report_context(ret: Return) -> dict:
     return ctx
 
 
+@lru_cache(maxsize=16)
+def _cell_keys(form: Form) -> tuple[tuple[str, str, str, str, Cell, bool], ...]:
+    """(cell id, table, row, column, cell, whether an integer) of every cell: split once per form."""
+    return tuple((cell_id, *cell_id.split("."), cell, cell.kind.type == "integer") for cell_id, cell in form.cells.items())  # type: ignore[misc]
+
+
 def _form(ret: Return) -> Form:
     if ret.form is None:
         raise UserError(f"{ret.path}：无法识别表式，不能生成报告")
@@ -123,70 +128,6 @@ def _form(ret: Return) -> Form:
 
 
 # ---------------------------------------------------------------- rendering
-
-
-class _Environment(jinja2.Environment):
-    """`{{ t3.values.x }}` must mean the row called `values`, not dict.values: prefer keys over attributes."""
-
-    def getattr(self, obj, attribute):
-        if isinstance(obj, dict) and attribute in obj:
-            return obj[attribute]
-        return super().getattr(obj, attribute)
-
-
-ENV = _Environment(autoescape=True)
-PLAIN_ENV = _Environment(autoescape=False)  # document properties: python-docx escapes them itself
-_COMPILED: OrderedDict[tuple[str, bool], jinja2.Template] = OrderedDict()
-_LOCK = threading.Lock()
-
-
-def _compile(source: str, env: jinja2.Environment = ENV) -> jinja2.Template:
-    """Each distinct template part is compiled once per process (compiling costs more than rendering)."""
-    key = (source, env.autoescape)
-    with _LOCK:
-        template = _COMPILED.get(key)
-        if template is not None:
-            _COMPILED.move_to_end(key)
-            return template
-    template = env.from_string(source)
-    with _LOCK:
-        _COMPILED[key] = template
-        while len(_COMPILED) > 64:
-            _COMPILED.popitem(last=False)
-    return template
-
-
-_PATCHED: OrderedDict[str, str] = OrderedDict()
-
-
-class _CachedTemplate(DocxTemplate):
-    """docxtpl, with its XML clean-up and jinja compilation memoised per distinct part."""
-
-    def patch_xml(self, src_xml):
-        with _LOCK:
-            done = _PATCHED.get(src_xml)
-        if done is None:
-            done = super().patch_xml(src_xml)
-            with _LOCK:
-                _PATCHED[src_xml] = done
-                while len(_PATCHED) > 64:
-                    _PATCHED.popitem(last=False)
-        return done
-
-    def render_xml_part(self, src_xml, part, context, jinja_env=None):
-        src_xml = re.sub(r"<w:p([ >])", r"\n<w:p\1", src_xml)
-        self.current_rendering_part = part
-        dst_xml = _compile(src_xml).render(context)
-        dst_xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", dst_xml)
-        dst_xml = dst_xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
-        return self.resolve_listing(dst_xml)
-
-    def render_properties(self, context, jinja_env=None):
-        props = self.docx.core_properties
-        for name in ("author", "comments", "identifier", "language", "subject", "title"):
-            value = getattr(props, name)
-            if value and "{" in value:
-                setattr(props, name, xml_safe(_compile(value, PLAIN_ENV).render(context).replace("\n", "")))
 
 
 @dataclass
@@ -203,7 +144,7 @@ def _file_bytes(path: Path) -> bytes:
     try:
         st = path.stat()
     except OSError as e:
-        raise UserError(f"{path}：找不到报告模板（{e.strerror or e}）") from None
+        raise UserError(f"{path}：找不到报告模板（{os_reason(e)}）") from None
     stamp = (st.st_mtime, st.st_size)
     cached = _SOURCES.get(path)
     if cached is None or cached.stamp != stamp:
@@ -260,28 +201,25 @@ def word_template_bytes(form: Form, template_path: str | Path | None = None) -> 
     return _BUILT[form.fingerprint]
 
 
-def _opened(data: bytes, where: object) -> _CachedTemplate:
-    """The template parsed by python-docx; a damaged one is the user's problem to fix, not a crash."""
-    doc = _CachedTemplate(io.BytesIO(data))
-    try:
-        doc.init_docx()
-    except (etree.XMLSyntaxError, zipfile.BadZipFile, KeyError, ValueError) as e:
-        reason = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
-        raise UserError(f"{where}：报告模板已损坏（{reason}），请在 Word 中打开后重新保存") from None
-    return doc
+def _renderer(ret: Return, template_path: str | Path | None):
+    from toolkit.reports.renderers import renderer_for  # docxtpl and lxml: imported by the commands that render only
+
+    data = word_template_bytes(ret.form, template_path)
+    return renderer_for(data, template_path or ret.form.id, ours=not template_path)
 
 
 def render_report(ret: Return, template_path: str | Path | None = None) -> bytes:
-    """The .docx bytes of the return's report (the caller decides whether a return with errors may be rendered)."""
+    """The .docx bytes of the return's report (the caller decides whether a return with errors may be rendered).
+
+    The template is compiled once per process; the package equals docxtpl's part by part."""
     context = report_context(ret)
-    doc = _opened(word_template_bytes(ret.form, template_path), template_path or ret.form.id)
-    try:
-        doc.render(context, ENV, autoescape=True)
-    except jinja2.TemplateError as e:
-        raise UserError(f"{template_path or ret.form.id}：报告模板有误（{e}）") from None
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
+    return _renderer(ret, template_path).render(context)
+
+
+def render_document_xml(ret: Return, template_path: str | Path | None = None) -> bytes:
+    """Only word/document.xml of the return's report (what a combined document takes from each report)."""
+    context = report_context(ret)
+    return _renderer(ret, template_path).document_xml(context)
 
 
 # ---------------------------------------------------------------- template variables
@@ -353,11 +291,9 @@ def _dotted(node: nodes.Node) -> str | None:
 
 def _template_source(path: Path) -> str:
     """The template's body, headers and footers as docxtpl gives them to jinja."""
-    doc = _opened(_file_bytes(path.resolve()), path)
-    parts = [doc.patch_xml(doc.get_xml())]
-    for uri in (doc.HEADER_URI, doc.FOOTER_URI):
-        parts += [doc.patch_xml(doc.get_part_xml(part)) for _, part in doc.get_headers_footers(uri)]
-    return "".join(parts)
+    from toolkit.reports.docxtpl_path import template_source
+
+    return template_source(_file_bytes(path.resolve()), path)
 
 
 def lint_template(form: Form, path: str | Path) -> list[str]:

@@ -7,6 +7,7 @@ are limited per code and in all, the rest counted in one `more_problems` problem
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from decimal import Decimal
@@ -22,7 +23,8 @@ PER_FILE = 300  # problems listed per file
 CATALOGUE: dict[str, tuple[str, str]] = {
     # the file as a whole
     "unreadable": (ERROR, "无法读取：{reason}"),
-    # the problems of one code beyond PER_CODE (or PER_FILE): value is their count, expected their code
+    # the problems of one code beyond PER_CODE (or PER_FILE): value is their count, expected their code,
+    # kind what kind of problem they are, in words (problem_kind: 未填写, 不是数字)
     "more_problems": (ERROR, "另有 {count} 个同类问题（{kind}）未逐一列出；请先改正上面列出的问题，再重新检查"),
     "internal_error": (
         ERROR,
@@ -31,7 +33,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # reading a cell
     "blank": (ERROR, "未填写，无数据请填 0"),
     "input_is_formula": (ERROR, "填写项中是公式 ={value}，不是填写的数值；请删除公式，直接填写数字（无数据请填 0）"),
-    "text_number": (WARNING, "数字以文本形式保存（“{value}”），已按 {normalised} 读取；建议改为数值"),
+    "text_number": (ERROR, "数字以文本形式保存（“{value}”），表中的合计和校验按 0 计算；请改为数值 {normalised}"),
     "not_a_number": (ERROR, "“{value}”不是数字；请只填写阿拉伯数字，不要带单位、文字或符号"),
     "negative": (ERROR, "不能为负数（填写的是 {value}）；请填写 0 或正整数"),
     "too_small": (ERROR, "数值 {value} 过小，低于下限 {min}"),
@@ -161,4 +163,32 @@ def limit_problems(problems: Iterable[Problem]) -> list[Problem]:
 
 def _more(code: str, rest: list[Problem]) -> Problem:
     severity = ERROR if any(p.severity == ERROR for p in rest) else WARNING
-    return problem("more_problems", count=len(rest), kind=code, severity=severity, value=len(rest), expected=code)
+    return problem("more_problems", count=len(rest), kind=problem_kind(code), severity=severity, value=len(rest), expected=code)
+
+
+_PLACEHOLDER = re.compile(r"\s*=?“?\{[^}]*\}”?\s*")
+# Short titles where a message's head is only a value or a location ("年度为 {found}").
+_TITLES = {
+    "too_many_decimals": "小数位数过多",
+    "stale_total": "保存的合计与数据不符",
+    "label_changed": "表格结构被改动",
+    "year_mismatch": "年度不符",
+    "text_too_long": "文字超过上限",
+    "text_is_formula": "文字以“=”开头",
+    "wrong_form": "表式不符",
+    "wrong_year": "年度不符",
+    "rule_failed": "勾稽关系不平衡",
+    "rule_warning": "勾稽关系需核对",
+    "not_returned": "未报送",
+    "duplicate": "重复报送",
+    "untouched": "数字仍是空白模板",
+}
+
+
+def problem_kind(code: str) -> str:
+    """What kind of problem a code is, in the user's words: a short title, else its catalogue message's head
+    without the values it would show (not_a_number -> 不是数字, blank -> 未填写)."""
+    if code in _TITLES:
+        return _TITLES[code]
+    head = re.split("[，；。：（]", CATALOGUE[code][1], maxsplit=1)[0]
+    return _PLACEHOLDER.sub("", head) or "同类"

@@ -7,17 +7,16 @@ import io
 import unicodedata
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from toolkit.core.agencies import Agency
 from toolkit.core.batch import run_batch
 from toolkit.core.digits import YEAR_MAX, YEAR_MIN, report_year
-from toolkit.core.errors import UserError
+from toolkit.core.errors import UserError, os_reason
 from toolkit.core.fileio import atomic_write_bytes, safe_filename, unique_path
-from toolkit.core.text import plain
+from toolkit.core.text import decode_text, plain
 from toolkit.forms.spec import Form
-from toolkit.workbook.writer import build_workbook
 
 AGENCY_COLUMN = "机关名称"
 CONTACT_COLUMN = "联系人"
@@ -58,6 +57,8 @@ def template_filename(form: Form, agency: str, year: int) -> str:
 
 def write_template(form: Form, agency: str, year: int, out: str | Path, password: str | None = None) -> Path:
     """Write one agency's template atomically; UserError when the folder cannot take it."""
+    from toolkit.workbook.writer import build_workbook  # xlsxwriter: not imported by commands that only read
+
     out = Path(out)
     if out.is_dir():
         out = out / template_filename(form, agency, year)
@@ -66,17 +67,8 @@ def write_template(form: Form, agency: str, year: int, out: str | Path, password
     try:
         atomic_write_bytes(out, build_workbook(form, agency, year, password))
     except OSError as e:
-        raise UserError(f"{out}：无法写入（{e.strerror or e}）") from None
+        raise UserError(f"{out}：无法写入（{os_reason(e)}）") from None
     return out
-
-
-@dataclass(frozen=True)
-class Agency:
-    """One agency of the office's list, with whom to call when its return is missing or wrong."""
-
-    name: str
-    contact: str = ""
-    phone: str = ""
 
 
 def read_agency_list(path: str | Path) -> list[str]:
@@ -90,7 +82,7 @@ def read_agencies(path: str | Path) -> list[Agency]:
     try:
         raw = path.read_bytes()
     except OSError as e:
-        raise UserError(f"{path}：无法读取机关名单（{e.strerror or e}）") from None
+        raise UserError(f"{path}：无法读取机关名单（{os_reason(e)}）") from None
     text = decode_text(raw, path)
     first = text.strip().splitlines()[0] if text.strip() else ""
     if path.suffix.lower() == ".csv" or AGENCY_COLUMN in first.split(","):
@@ -104,16 +96,6 @@ def read_agencies(path: str | Path) -> list[Agency]:
     if not unique:
         raise UserError(f"{path}：机关名单是空的")
     return [Agency(check_agency(a.name), a.contact, a.phone) for a in unique.values()]
-
-
-def decode_text(raw: bytes, path: Path) -> str:
-    """A text file as offices save it: UTF-8 (with or without BOM) or GB18030."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise UserError(f"{path}：无法识别文件编码（请另存为 UTF-8）")
 
 
 def _csv_rows(text: str, path: Path) -> list[Agency]:

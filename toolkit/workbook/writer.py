@@ -12,10 +12,12 @@ from xml.sax.saxutils import escape
 
 import xlsxwriter
 
+from toolkit.core.page import Page, apply_xlsxwriter
+from toolkit.core.sizing import BODY_SIZE, break_label, row_points, wrapped_lines
 from toolkit.core.version import __version__
+from toolkit.core.zipparts import Member, member, package
 from toolkit.forms.formulas import check_cell_text, formulas_of, initial_values
 from toolkit.forms.layout import (
-    BODY_SIZE,
     GUIDE_SHEET,
     META_PREFIX,
     META_SHEET,
@@ -25,8 +27,6 @@ from toolkit.forms.layout import (
     Pos,
     SheetLayout,
     layout_of,
-    row_points,
-    wrapped_lines,
 )
 from toolkit.forms.spec import Cell, Form, Kind, Rule
 from toolkit.returns.model import Return
@@ -131,10 +131,7 @@ class _Writer:
 
     def statics(self, ws, sheet: SheetLayout) -> None:
         for s in sheet.statics:
-            if (s.row, s.col) != (s.last_row, s.last_col):
-                ws.merge_range(s.row, s.col, s.last_row, s.last_col, s.text, self.fmt[s.style])
-            else:
-                ws.write_string(s.row, s.col, s.text, self.fmt[s.style])
+            merge_or_write(ws, (s.row, s.col, s.last_row, s.last_col), s.text, self.fmt[s.style])
         for col, width in sheet.widths.items():
             ws.set_column(col, col, width)
         for row, height in sheet.heights.items():
@@ -147,7 +144,7 @@ class _Writer:
         ws = self.wb.add_worksheet(GUIDE_SHEET)
         f = self.form
         lines = [
-            (f"{f.name}　填报说明", "title"),
+            (f"{break_label(f.name, GUIDE_WIDTH, STYLE_SIZES['title'])}\n填报说明", "title"),
             (f"填报单位：{self.agency}　　年度：{self.year}年　　表式：{f.basis}（版本 {f.version}）", "guide"),
             ("一、浅黄色单元格是填写项，其余单元格已锁定（工作表受保护），无需也无法修改。", "guide"),
             (f"二、数字单元格只能填数字：{_kinds_rule(f)}。没有数据请填 0，不要填“/”“无”或留空，不要带单位。", "guide"),
@@ -167,11 +164,9 @@ class _Writer:
         lines += [(f"{i}. {r.title}：{r.message}", "guide") for i, r in enumerate(f.rules, start=1)]
         ws.set_column(0, 0, GUIDE_WIDTH)
         for row, (text, style) in enumerate(lines):
-            ws.write_string(row, 0, text, self.fmt[style])
             size = STYLE_SIZES.get(style, BODY_SIZE)
-            lines_needed = wrapped_lines(text, GUIDE_WIDTH, size)
-            if lines_needed > 1:
-                ws.set_row(row, row_points(lines_needed, size))
+            ws.write_string(row, 0, text, self.fmt[style])
+            ws.set_row(row, row_points(wrapped_lines(text, GUIDE_WIDTH, size), size))
         legend = len(lines) + 1
         # The legend shows the input colour but, like everything on this sheet, stays locked.
         sample_input = self.wb.add_format({"font_name": "宋体", **STYLES["input_text"], "locked": True})
@@ -219,7 +214,7 @@ class _Writer:
     def check_cell(self, rule: Rule, ws) -> None:
         pos, last_col = self.layout.rules[rule.id], self.layout.sheet(self.layout.rules[rule.id].sheet).width - 1
         formula = "=" + self.formulas.checks[rule.id]
-        ws.merge_range(pos.row, pos.col, pos.row, last_col, "", self.fmt["check"])
+        merge_or_write(ws, (pos.row, pos.col, pos.row, last_col), "", self.fmt["check"])
         ws.write_formula(pos.row, pos.col, formula, self.fmt["check"], check_cell_text(rule, self.values))
         for prefix, fill in (("✓", OK_FILL), ("✗", BAD_FILL), ("⚠", WARN_FILL)):
             fmt = self.wb.add_format({"bg_color": fill})
@@ -266,16 +261,21 @@ class _Writer:
         return _structure_protection(self.buffer.getvalue(), self.password)
 
 
-def print_setup(ws, repeat: tuple[int, int], landscape: bool) -> None:
-    """A4, fitted to the page width (as many pages down as needed), `repeat` rows on every page."""
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    ws.center_horizontally()
-    ws.repeat_rows(*repeat)
-    if landscape:
-        ws.set_landscape()
+def merge_or_write(ws, span: tuple[int, int, int, int], value: str | int | float, fmt) -> None:
+    """A value over a range of cells; one cell is written, not merged (xlsxwriter refuses to merge one
+    cell: it warns in English and writes nothing)."""
+    first_row, first_col, last_row, last_col = span
+    if (first_row, first_col) != (last_row, last_col):
+        ws.merge_range(first_row, first_col, last_row, last_col, value, fmt)
+    elif isinstance(value, str):
+        ws.write_string(first_row, first_col, value, fmt)
     else:
-        ws.set_portrait()
+        ws.write_number(first_row, first_col, value, fmt)
+
+
+def print_setup(ws, repeat: tuple[int, int], landscape: bool) -> None:
+    """The one page setup (core.page): A4, fitted to the page width, `repeat` rows on every page."""
+    apply_xlsxwriter(ws, Page(landscape, repeat))
 
 
 def _kinds_rule(form: Form) -> str:
@@ -323,15 +323,20 @@ _AGENCY, _YEAR, _STAMP, _NEXT_YEAR = "\ue000机关\ue000", "\ue0019999\ue001", "
 
 
 @lru_cache(maxsize=8)
-def _base_package(form: Form, password: str) -> tuple[tuple[zipfile.ZipInfo, bytes], ...]:
-    """The form's workbook with placeholders, as zip members: xlsxwriter runs once per form."""
+def _base_package(form: Form, password: str) -> tuple[tuple[str, Member | None, bytes], ...]:
+    """The form's workbook with placeholders, as zip members: xlsxwriter runs once per form, and a
+    part with no placeholder is deflated once (core.zipparts) and copied as bytes into every copy."""
     xlsx = _Writer(form, _AGENCY, _YEAR, password, _STAMP, next_year=_NEXT_YEAR).build()  # type: ignore[arg-type]
     with zipfile.ZipFile(io.BytesIO(xlsx)) as zf:
-        return tuple((info, zf.read(info)) for info in zf.infolist())
+        parts = [(info.filename, zf.read(info)) for info in zf.infolist()]
+    return tuple((name, None if _MARK in data else member(name, data, 9), data) for name, data in parts)
+
+
+_MARK = b"\xee\x80"  # how every placeholder begins in UTF-8
 
 
 def _stamp(data: bytes, substitutions: dict[bytes, bytes]) -> bytes:
-    if b"\xee\x80" not in data:  # no private-use character at all: nothing to stamp
+    if _MARK not in data:  # no private-use character at all: nothing to stamp
         return data
     for mark, value in substitutions.items():
         data = data.replace(mark, value)
@@ -348,11 +353,7 @@ def build_workbook(form: Form, agency: str, year: int, password: str | None = No
         _NEXT_YEAR.encode(): str(year + 1).encode(),
         _STAMP.encode(): escape(stamp).encode(),
     }
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        for info, data in _base_package(form, pw):
-            zf.writestr(info, _stamp(data, substitutions))
-    return out.getvalue()
+    return package(fixed or member(name, _stamp(data, substitutions), 1) for name, fixed, data in _base_package(form, pw))
 
 
 def build_workbook_directly(

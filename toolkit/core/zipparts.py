@@ -1,0 +1,82 @@
+"""Zip packages (.docx, .xlsx) assembled from members deflated once.
+
+A package written many times over (a report per return, a template per agency) is mostly parts that
+never change: those are deflated once and copied as bytes, and only the parts that differ are
+deflated per copy. Entries carry a fixed timestamp, so equal parts give equal files.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_DOS_DATE, _DOS_TIME = (0 << 9) | (1 << 5) | 1, 0  # 1980-01-01 00:00:00, the zip epoch
+_UTF8 = 0x800
+_ATTRIBUTES = 0o600 << 16  # rw------- as zipfile gives a member written from bytes
+_LOCAL = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
+_END = struct.Struct("<IHHHHIIH")
+
+
+@dataclass(frozen=True)
+class Member:
+    """One deflated zip member, its local header included: copied as it is into every package."""
+
+    name: bytes
+    flags: int
+    crc: int
+    size: int
+    compressed_size: int
+    local: bytes  # local file header + raw deflate stream
+
+
+def deflate(data: bytes, level: int = zlib.Z_DEFAULT_COMPRESSION) -> bytes:
+    """A raw deflate stream (what a zip member holds), as zipfile's ZIP_DEFLATED writes it."""
+    packer = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return packer.compress(data) + packer.flush()
+
+
+def member(name: str, data: bytes, level: int = zlib.Z_DEFAULT_COMPRESSION) -> Member:
+    """`data` deflated once under `name`."""
+    raw = name.encode("utf-8")
+    flags = 0 if raw.isascii() else _UTF8
+    body, crc = deflate(data, level), zlib.crc32(data)
+    header = _LOCAL.pack(0x04034B50, 20, flags, 8, _DOS_TIME, _DOS_DATE, crc, len(body), len(data), len(raw), 0)
+    return Member(raw, flags, crc, len(data), len(body), header + raw + body)
+
+
+def package(members: Iterable[Member]) -> bytes:
+    """The zip file of `members`, in order (a central directory after their local entries)."""
+    chunks: list[bytes] = []
+    central: list[bytes] = []
+    offset = 0
+    for m in members:
+        chunks.append(m.local)
+        central.append(
+            _CENTRAL.pack(
+                0x02014B50,
+                (3 << 8) | 20,
+                20,
+                m.flags,
+                8,
+                _DOS_TIME,
+                _DOS_DATE,
+                m.crc,
+                m.compressed_size,
+                m.size,
+                len(m.name),
+                0,
+                0,
+                0,
+                0,
+                _ATTRIBUTES,
+                offset,
+            )
+            + m.name
+        )
+        offset += len(m.local)
+    directory = b"".join(central)
+    end = _END.pack(0x06054B50, 0, 0, len(central), len(central), len(directory), offset, 0)
+    return b"".join(chunks) + directory + end
