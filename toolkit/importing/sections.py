@@ -1,0 +1,95 @@
+"""The report's text sections (一, 五, 六) found by their headings, paragraph by paragraph.
+
+A heading is a short paragraph starting with the section's number (一、 … 六、) whose words are
+close to the form's title for it; reports word some differently (五、政府信息公开工作存在的主要
+问题及改进情况), so closeness is a similarity ratio, and a heading not as the form spells it is
+reported as a fuzzy label. The closing (agency, date, 此件公开发布) is taken off the last section.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from toolkit.forms.spec import Form, Section
+from toolkit.importing.document import Grid
+from toolkit.importing.labels import normalise
+
+MIN_RATIO = 0.6
+MAX_HEADING = 60
+DATE = re.compile(r"^((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$")
+_CLOSING = re.compile(r"^[(（]?此件(?:公开发布|主动公开)[)）]?$")
+_PAGE_NUMBER = re.compile(r"^[—\-－–]\s*\d+\s*[—\-－–]$")
+
+
+def _number(section: Section) -> str:
+    return section.title.split("、", 1)[0] + "、" if "、" in section.title else ""
+
+
+def heading_ratio(section: Section, text: str) -> float:
+    """How close a paragraph is to being the section's heading (0 when it cannot be)."""
+    prefix = _number(section)
+    if not prefix or not text.startswith(prefix) or len(text) > MAX_HEADING:
+        return 0.0
+    return difflib.SequenceMatcher(None, normalise(text), normalise(section.title)).ratio()
+
+
+def is_heading(form: Form, text: str) -> bool:
+    text = text.strip()
+    return any(heading_ratio(s, text) >= MIN_RATIO for s in form.sections)
+
+
+@dataclass
+class Found:
+    texts: dict[str, str]  # section id -> its paragraphs joined by line breaks
+    headings: dict[str, str]  # section id -> the heading as printed
+    date: str  # the closing date as printed, or ""
+
+
+def _headings(form: Form, blocks: list[str | Grid]) -> list[tuple[int, Section, str]]:
+    """(block index, section, text) of each section's heading, in the form's order."""
+    out, start = [], 0
+    for section in form.sections:
+        for i in range(start, len(blocks)):
+            block = blocks[i]
+            if isinstance(block, str) and heading_ratio(section, block.strip()) >= MIN_RATIO:
+                out.append((i, section, block.strip()))
+                start = i + 1
+                break
+    return out
+
+
+def _signature(text: str, agency: str, dated: bool) -> bool:
+    """The agency's name signing the report: its name, or (above a date) a short line that is no sentence."""
+    if agency and normalise(text) == normalise(agency):
+        return True
+    return dated and len(text) <= 40 and not text.endswith(("。", "；", "，", "：", ".", ";"))
+
+
+def _closing(paragraphs: list[str], agency: str) -> tuple[list[str], str]:
+    """The last section's paragraphs without the report's closing lines, and the closing date."""
+    ps, date = list(paragraphs), ""
+    while ps and _CLOSING.match(ps[-1]):
+        ps.pop()
+    if ps and DATE.match(ps[-1].replace(" ", "")):
+        date = ps.pop().replace(" ", "")
+    while ps and (_CLOSING.match(ps[-1]) or _signature(ps[-1], agency, bool(date))):
+        ps.pop()
+    return ps, date
+
+
+def find_sections(form: Form, blocks: list[str | Grid], agency: str) -> Found:
+    found = Found({}, {}, "")
+    heads = _headings(form, blocks)
+    for n, (i, section, text) in enumerate(heads):
+        found.headings[section.id] = text
+        if not section.text:
+            continue
+        end = heads[n + 1][0] if n + 1 < len(heads) else len(blocks)
+        paragraphs = [b.strip() for b in blocks[i + 1 : end] if isinstance(b, str) and b.strip()]
+        paragraphs = [p for p in paragraphs if not _PAGE_NUMBER.match(p)]
+        if n + 1 == len(heads):
+            paragraphs, found.date = _closing(paragraphs, agency)
+        found.texts[section.id] = "\n".join(paragraphs)
+    return found
