@@ -18,6 +18,11 @@ from toolkit.collection.model import FATES, Collection, Entry
 from toolkit.collection.outputs import write_outputs
 from toolkit.collection.readback import verify_collection
 from toolkit.forms.spec import Form
+from toolkit.importing.importer import Options as ImportOptions
+from toolkit.importing.importer import import_report
+from toolkit.importing.model import Imported
+from toolkit.importing.output import write_audit, write_return
+from toolkit.importing.sources import find_reports
 from toolkit.reading.guards import DEFAULT_LIMITS, Limits
 from toolkit.reading.interpret import COLLECTION, RETURN, interpret, kind_of, read_metadata, read_workbook
 from toolkit.reports.batch import render_all
@@ -31,6 +36,8 @@ __all__ = [
     "RETURN",
     "Collection",
     "Entry",
+    "ImportOptions",
+    "Imported",
     "Return",
     "annotate",
     "check_agency",
@@ -38,6 +45,8 @@ __all__ = [
     "check_or_refuse",
     "check_return",
     "check_year",
+    "find_reports",
+    "import_report",
     "is_collection",
     "lint_template",
     "merge_exit_code",
@@ -48,8 +57,10 @@ __all__ = [
     "render_all",
     "render_report",
     "template_variables",
+    "write_audit",
     "write_mailing",
     "write_outputs",
+    "write_return",
     "write_template",
 ]
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from toolkit.checking.check import refusal
 from toolkit.checking.rules import rule_problems
 from toolkit.forms.spec import Form, builtin_forms
 from toolkit.importing.document import Document, Grid
@@ -165,3 +166,5 @@ def import_report(path: str | Path, options: Options = Options(), forms: Mapping
         return import_source(source, options, forms)
     except NotAReport as e:
         return _refused(str(path), "unreadable", reason=e.reason)
+    except Exception as e:  # a bug of ours stops this file only; the batch goes on (exit 3 at the end)
+        return Imported(refusal(path, e), "", Path(path).name, "")

@@ -44,12 +44,20 @@ class Imported:
 
     @property
     def refused(self) -> bool:
-        """Nothing could be imported (a format before 2019, no report tables, no form)."""
+        """Nothing could be imported (a format before 2019, no report tables, no form, no file)."""
         return self.ret.form is None
+
+    @property
+    def status(self) -> str:
+        """imported | refused (a report this tool cannot import) | unreadable (no report file, or a bug of ours)."""
+        if any(p.code in ("unreadable", "internal_error") for p in self.ret.problems):
+            return "unreadable"
+        return "refused" if self.refused else "imported"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **self.ret.to_dict(),
+            "status": self.status,
             "source": {"kind": self.kind, "name": self.source_name, "sha256": self.sha256},
             "figures_read": len(self.figures),
             "figures_expected": self.expected,

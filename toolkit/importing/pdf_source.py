@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from toolkit.core.text import xml_safe
 from toolkit.importing.document import Document, Grid, GridCell
 
+SAME_LINE = 50  # points: characters of one line closer than this are one run of text
 INDENT = 1.5  # a line starting this many characters right of the text's left edge starts a paragraph
 _PAGE_NUMBER = re.compile(r"^[—\-－–]\s*\d+\s*[—\-－–]$")
 
@@ -60,11 +61,14 @@ def _lines(page, boxes) -> list[_Line]:
 
     rest = page.filter(lambda obj: obj.get("object_type") != "char" or outside(obj))
     out = []
-    for line in rest.extract_text_lines(layout=False, strip=True, return_chars=True):
+    # the spaces the file holds, none guessed from gaps (justified Chinese lines are full of gaps)
+    for line in rest.extract_text_lines(
+        layout=False, strip=False, return_chars=True, x_tolerance=SAME_LINE, keep_blank_chars=True
+    ):
         chars = line.get("chars") or []
         size = max((ch.get("size", 0) for ch in chars), default=0)
-        out.append(_Line(xml_safe(line["text"]).strip(), line["x0"], line["x1"], line["top"], size))
-    return [x for x in out if x.text and not _PAGE_NUMBER.match(x.text)]
+        out.append(_Line(xml_safe(line["text"]), line["x0"], line["x1"], line["top"], size))  # a space ending a line is kept
+    return [x for x in out if x.text.strip() and not _PAGE_NUMBER.match(x.text.strip())]
 
 
 class _Paragraphs:
@@ -78,7 +82,7 @@ class _Paragraphs:
         width = line.size or 10
         starts = line.x0 > left + INDENT * width / 2 or not self.open
         if starts:
-            self.blocks.append(line.text)
+            self.blocks.append(line.text.lstrip())
         else:
             self.blocks[-1] = str(self.blocks[-1]) + line.text
         self.open = line.x1 >= right - 1.5 * width  # a line ending short ends its paragraph
@@ -107,7 +111,7 @@ def read_pdf(data: bytes, path: str) -> Document:
                     out.table(_grid(item, number))
             if not titles:
                 titles = _title(lines)
-    return Document(path, "PDF", titles, out.blocks)
+    return Document(path, "PDF", titles, [b.strip() if isinstance(b, str) else b for b in out.blocks])
 
 
 def _title(lines: list[_Line]) -> list[str]:
@@ -115,4 +119,4 @@ def _title(lines: list[_Line]) -> list[str]:
     if not lines:
         return []
     biggest = max(x.size for x in lines)
-    return ["".join(x.text for x in lines if x.size >= biggest - 0.5)]
+    return ["".join(x.text.strip() for x in lines if x.size >= biggest - 0.5)]
