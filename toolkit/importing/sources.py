@@ -42,6 +42,12 @@ def load(path: str | Path) -> Source:
         if size > MAX_BYTES:
             raise NotAReport(f"文件过大（{size // (1024 * 1024)} MB，上限 {MAX_BYTES // (1024 * 1024)} MB）")
         data = path.read_bytes()
+    except FileNotFoundError:
+        raise NotAReport("文件不存在") from None
+    except IsADirectoryError:
+        raise NotAReport("这是文件夹，不是文件") from None
+    except PermissionError:
+        raise NotAReport("没有读取权限") from None
     except OSError as e:
         raise NotAReport(f"无法读取文件（{e.strerror or e}）") from None
     return Source(str(path), data, hashlib.sha256(data).hexdigest())
