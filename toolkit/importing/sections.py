@@ -61,10 +61,15 @@ def _headings(form: Form, blocks: list[str | Grid]) -> list[tuple[int, Section, 
 
 
 def _signature(text: str, agency: str, dated: bool) -> bool:
-    """The agency's name signing the report: its name, or (above a date) a short line that is no sentence."""
-    if agency and normalise(text) == normalise(agency):
+    """The agency signing the report: its name, or (above a date) a short line holding its name
+    (`平潭综合实验区管委会` under a title naming `平潭综合实验区`); a sentence is never one."""
+    name, line = normalise(agency), normalise(text)
+    if not name or not line:
+        return False
+    if line == name:
         return True
-    return dated and len(text) <= 40 and not text.endswith(("。", "；", "，", "：", ".", ";"))
+    short = len(text) <= 40 and not text.endswith(("。", "；", "，", "：", ".", ";"))
+    return dated and short and (name in line or line in name)
 
 
 def _closing(paragraphs: list[str], agency: str) -> tuple[list[str], str]:
