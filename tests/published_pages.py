@@ -15,12 +15,19 @@ from official_labels import T2_BLOCKS_2019, T2_BLOCKS_2021, T3_CORNER, T3_ROWS_2
 T3_COLUMNS = ("自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计")
 T4_GROUPS = ("结果维持", "结果纠正", "其他结果", "尚未审结", "总计")
 TEXTS = {
-    "一、总体情况": ["本年度，我局认真贯彻落实《中华人民共和国政府信息公开条例》。", "（一）主动公开方面。全年主动公开政府信息 120 条。"],
+    "一、总体情况": [
+        "本年度，我局认真贯彻落实《中华人民共和国政府信息公开条例》。",
+        "（一）主动公开方面。全年主动公开政府信息 120 条。",
+    ],
     "五、存在的主要问题及改进情况": ["存在的主要问题：政策解读形式较为单一。", "改进措施：丰富解读形式。"],
     "六、其他需要报告的事项": ["本年度未收取信息处理费。"],
 }
-CHROME_TOP = '<div class="nav"><ul><li><a href="/">首页</a></li><li>政务公开</li></ul><p>当前位置：首页 &gt; 政府信息公开年报</p></div>'
-CHROME_BOTTOM = '<div class="attach"><p>附件下载</p></div><div class="foot"><p>扫一扫在手机上查看当前页面</p><p>网站地图</p></div>'
+CHROME_TOP = (
+    '<div class="nav"><ul><li><a href="/">首页</a></li><li>政务公开</li></ul><p>当前位置：首页 &gt; 政府信息公开年报</p></div>'
+)
+CHROME_BOTTOM = (
+    '<div class="attach"><p>附件下载</p></div><div class="foot"><p>扫一扫在手机上查看当前页面</p><p>网站地图</p></div>'
+)
 
 
 def td(text: object, rowspan: int = 1, colspan: int = 1) -> str:

@@ -43,7 +43,12 @@ PINGTAN_2020_T3 = {
 
 
 def pingtan_2020(tmp_path: Path) -> Path:
-    html = page("平潭综合实验区2020年度政府信息公开工作年度报告", t2(T2_BLOCKS_2019, T2_2019_ZERO), t3(T3_ROWS_2019, PINGTAN_2020_T3), t4(ZERO15))
+    html = page(
+        "平潭综合实验区2020年度政府信息公开工作年度报告",
+        t2(T2_BLOCKS_2019, T2_2019_ZERO),
+        t3(T3_ROWS_2019, PINGTAN_2020_T3),
+        t4(ZERO15),
+    )
     return write(tmp_path, html, "pingtan_2020.html")
 
 
@@ -52,7 +57,9 @@ HONGZE_2023_T4 = ("10", "1", "0", "0", "0", "0", "0", "0", "0", "0", "5", "0", "
 
 
 def hongze_2023(tmp_path: Path) -> Path:
-    html = page("淮安市洪泽区2023年政府信息公开工作年度报告", t2(T2_BLOCKS_2021, T2_2021_ZERO), t3(T3_ROWS_2021, {}), t4(HONGZE_2023_T4))
+    html = page(
+        "淮安市洪泽区2023年政府信息公开工作年度报告", t2(T2_BLOCKS_2021, T2_2021_ZERO), t3(T3_ROWS_2021, {}), t4(HONGZE_2023_T4)
+    )
     return write(tmp_path, html, "hongze_2023.html")
 
 
@@ -121,10 +128,18 @@ def test_an_imported_return_is_marked_and_passes_check(tmp_path: Path):
 
 
 def test_a_fuzzy_row_label_is_read_with_a_warning_naming_both_spellings(tmp_path: Path):
-    values = {"2.其他法律行政法规禁止公开": ("3", "0", "0", "0", "0", "0", "3"), "一、本年新收政府信息公开申请数量": ("3", "0", "0", "0", "0", "0", "3")}
+    values = {
+        "2.其他法律行政法规禁止公开": ("3", "0", "0", "0", "0", "0", "3"),
+        "一、本年新收政府信息公开申请数量": ("3", "0", "0", "0", "0", "0", "3"),
+    }
     values["（七）总计"] = ("3", "0", "0", "0", "0", "0", "3")
     labels = {"2.其他法律行政法规禁止公开": "其他法律行政止公开", "（一）予以公开": "(一) 予 以 公 开"}
-    html = page("某某区司法局2022年政府信息公开工作年度报告", t2(T2_BLOCKS_2021, T2_2021_ZERO), t3(T3_ROWS_2021, values, labels), t4(ZERO15))
+    html = page(
+        "某某区司法局2022年政府信息公开工作年度报告",
+        t2(T2_BLOCKS_2021, T2_2021_ZERO),
+        t3(T3_ROWS_2021, values, labels),
+        t4(ZERO15),
+    )
     im = import_report(write(tmp_path, html))
     assert im.ret.values["t3.prohibited.natural"] == 3
     fuzzy = [p for p in im.ret.problems if p.code == "import_fuzzy_label"]
@@ -151,9 +166,14 @@ def test_spaced_out_headers_and_a_table_continued_after_a_page_break(tmp_path: P
 
 
 def test_other_handling_printed_as_one_row_in_a_2021_report_is_not_split(tmp_path: Path):
-    values = {"（六）其他处理": ("4", "0", "0", "0", "0", "0", "4"), "一、本年新收政府信息公开申请数量": ("4", "0", "0", "0", "0", "0", "4")}
+    values = {
+        "（六）其他处理": ("4", "0", "0", "0", "0", "0", "4"),
+        "一、本年新收政府信息公开申请数量": ("4", "0", "0", "0", "0", "0", "4"),
+    }
     values["（七）总计"] = ("4", "0", "0", "0", "0", "0", "4")
-    html = page("某某区司法局2022年政府信息公开工作年度报告", t2(T2_BLOCKS_2021, T2_2021_ZERO), t3(T3_ROWS_2019, values), t4(ZERO15))
+    html = page(
+        "某某区司法局2022年政府信息公开工作年度报告", t2(T2_BLOCKS_2021, T2_2021_ZERO), t3(T3_ROWS_2019, values), t4(ZERO15)
+    )
     im = import_report(write(tmp_path, html))
     assert im.ret.form_id == "gov-info-2021"
     group = [p for p in im.ret.problems if p.code == "import_group_row"]

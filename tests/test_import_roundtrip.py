@@ -80,10 +80,23 @@ def test_imported_returns_go_through_check_report_merge_and_merge_previous(tmp_p
     assert result.exit_code == 0, result.output
     result = runner.invoke(main, ["report", str(tmp_path / "2022"), "--out-dir", str(tmp_path / "报告"), "-q"])
     assert result.exit_code == 0 and len(list((tmp_path / "报告").glob("*.docx"))) == 1, result.output
-    result = runner.invoke(main, ["merge", str(tmp_path / "2021"), "-o", str(tmp_path / "m2021"), "--name", "平潭", "--jobs", "1"])
+    result = runner.invoke(
+        main, ["merge", str(tmp_path / "2021"), "-o", str(tmp_path / "m2021"), "--name", "平潭", "--jobs", "1"]
+    )
     assert result.exit_code == 0, result.output
     previous = tmp_path / "m2021" / "collection.xlsx"
-    args = ["merge", str(tmp_path / "2022"), "-o", str(tmp_path / "m2022"), "--name", "平潭", "--previous", str(previous), "--jobs", "1"]
+    args = [
+        "merge",
+        str(tmp_path / "2022"),
+        "-o",
+        str(tmp_path / "m2022"),
+        "--name",
+        "平潭",
+        "--previous",
+        str(previous),
+        "--jobs",
+        "1",
+    ]
     result = runner.invoke(main, [*args, "--json"])
     assert result.exit_code == 0, result.output  # 2022 二、上年结转 (1) equals 2021 四、结转下年度继续办理 (1)
     assert '"cross_year_failed"' not in result.output
@@ -92,7 +105,11 @@ def test_imported_returns_go_through_check_report_merge_and_merge_previous(tmp_p
 # ---------------------------------------------------------------- any figures, any texts
 
 FORMS = [get_form("gov-info-2019"), get_form("gov-info-2021")]
-CHINESE = st.text(alphabet=st.sampled_from("政府信息公开工作年度报告我局认真贯彻落实条例主动依申请平台监督保障，。；：（）“”《》"), min_size=1, max_size=60)
+CHINESE = st.text(
+    alphabet=st.sampled_from("政府信息公开工作年度报告我局认真贯彻落实条例主动依申请平台监督保障，。；：（）“”《》"),
+    min_size=1,
+    max_size=60,
+)
 PARAGRAPH = st.builds(lambda a, b, c: a + b + c, CHINESE, st.text(alphabet=string.digits + " %", max_size=6), CHINESE)
 
 
@@ -108,7 +125,13 @@ def returns(draw) -> Return:
     inputs = {c.id: _value(c.kind, draw) for c in form.input_cells}
     texts = {s.id: "\n".join(draw(st.lists(PARAGRAPH, min_size=1, max_size=4))) for s in form.text_sections}
     year = draw(st.integers(2019, 2020) if form.id == "gov-info-2019" else st.integers(2021, 2030))
-    fields = {"agency": "某某县自然资源局", "year": str(year), "contact": "", "phone": "", "date": f"{year + 1}年1月{draw(st.integers(1, 28))}日"}
+    fields = {
+        "agency": "某某县自然资源局",
+        "year": str(year),
+        "contact": "",
+        "phone": "",
+        "date": f"{year + 1}年1月{draw(st.integers(1, 28))}日",
+    }
     return Return("random.xlsx", form, "某某县自然资源局", year, fields, form.compute(inputs), texts)
 
 
