@@ -246,3 +246,24 @@ def test_a_bad_option_is_one_chinese_line_exit_2(tmp_path: Path):
     assert result.exit_code == 2 and "未知的表式" in result.output
     result = runner.invoke(main, ["import", str(tmp_path / "none"), "--out-dir", str(tmp_path)])
     assert result.exit_code == 2 and "文件不存在" in result.output
+
+
+def test_a_page_laid_out_in_a_table_is_read_like_any_page(tmp_path: Path):
+    html = page("某某区司法局2022年政府信息公开工作年度报告", t2(T2_BLOCKS_2021, T2_2021_ZERO), t3(T3_ROWS_2021, {}), t4(ZERO15))
+    head, body = html.split("<body>")
+    body, tail = body.split("</body>")
+    laid_out = f'{head}<body><table width="1000"><tr><td>导航</td></tr><tr><td>{body}</td></tr></table></body>{tail}'
+    im = import_report(write(tmp_path, laid_out))
+    assert (im.status, len(im.figures), im.ret.problems) == ("imported", 200, [])
+    assert im.ret.texts["s6"] == "本年度未收取信息处理费。"
+
+
+def test_a_header_in_yuan_converts_the_column_to_wanyuan(tmp_path: Path):
+    blocks = tuple(
+        (c, ("本年收费金额（单位：元）",), r) if c == "第二十条第（八）项" else (c, cols, r) for c, cols, r in T2_BLOCKS_2021
+    )
+    values = {**T2_2021_ZERO, "第二十条第（八）项": [["4166241.6"]]}
+    html = page("某某区司法局2022年政府信息公开工作年度报告", t2(blocks, values), t3(T3_ROWS_2021, {}), t4(ZERO15))
+    im = import_report(write(tmp_path, html))
+    assert im.ret.values["t2_8.fees.amount"] == Decimal("416.62416")
+    assert [(p.code, p.value) for p in im.ret.problems] == [("import_yuan", "4166241.6")]

@@ -86,7 +86,11 @@ class _Walker:
             if not isinstance(child.tag, str) or child.tag in SKIPPED:
                 buffer.append(child.tail or "")
                 continue
-            if child.tag == "table":
+            if child.tag == "table" and _is_layout(child):  # an old portal's page laid out in a table
+                self.flush(el, buffer)
+                for cell in _own_cells(child):
+                    self.walk(cell)
+            elif child.tag == "table":
                 self.flush(el, buffer)
                 self.tables += 1
                 self.blocks.append((child, _grid(child, self.tables)))
@@ -99,6 +103,21 @@ class _Walker:
                 buffer.append(_inline_text(child))
             buffer.append(child.tail or "")
         self.flush(el, buffer)
+
+
+LAYOUT_TEXT = 400  # a data table's cell holds a label or a figure; a cell holding this much text lays out a page
+
+
+def _own_cells(table) -> list:
+    return [td for tr in table.iter("tr") if _owner(tr) is table for td in tr if td.tag in ("td", "th")]
+
+
+def _is_layout(table) -> bool:
+    """A table holding the page (its cells hold tables or whole paragraphs of text), not a table of figures."""
+    for td in _own_cells(table):
+        if any(d.tag == "table" for d in td.iterdescendants()) or len(td.text_content()) > LAYOUT_TEXT:
+            return True
+    return False
 
 
 def _has_block(el) -> bool:

@@ -30,8 +30,10 @@ def _number(section: Section) -> str:
 def heading_ratio(section: Section, text: str) -> float:
     """How close a paragraph is to being the section's heading (0 when it cannot be)."""
     prefix = _number(section)
-    if not prefix or not text.startswith(prefix) or len(text) > MAX_HEADING:
+    if not prefix or len(text) > MAX_HEADING:
         return 0.0
+    if not text.startswith(prefix):  # numbered by Word's list numbering, the number is not in the text
+        return 1.0 if normalise(text) == normalise(section.title.removeprefix(prefix)) else 0.0
     return difflib.SequenceMatcher(None, normalise(text), normalise(section.title)).ratio()
 
 
