@@ -36,8 +36,18 @@ class Options:
     agency: str | None = None  # --agency, over the title's
 
 
-def _refused(source_path: str, code: str, kind: str = "", name: str = "", sha: str = "", **params) -> Imported:
-    ret = Return(path=source_path, form=None, problems=[problem(code, **params)])
+def _refused(
+    source_path: str,
+    code: str,
+    kind: str = "",
+    name: str = "",
+    sha: str = "",
+    agency: str = "",
+    year: int | None = None,
+    **params,
+) -> Imported:
+    """A report not imported, with the one problem saying why (and who and when it is for, when the title says)."""
+    ret = Return(path=source_path, form=None, agency=agency, year=year, problems=[problem(code, **params)])
     return Imported(ret, kind, name or Path(source_path).name, sha)
 
 
@@ -105,7 +115,7 @@ def import_source(source: Source, options: Options = Options(), forms: Mapping[s
     candidates = [options.form] if options.form else list((forms or builtin_forms()).values())
     doc = read_document(source, lambda text: any(is_heading(f, text) for f in candidates))
     agency, year, title = _identity(doc, options)
-    refuse = {"kind": doc.kind, "name": source.name, "sha": source.sha256}
+    refuse = {"kind": doc.kind, "name": source.name, "sha": source.sha256, "agency": agency, "year": year}
     if (year is not None and year < FIRST_YEAR) or _old_format(doc):
         detail = f"{year}年度" if year is not None and year < FIRST_YEAR else "统计表为“指标名称、计量单位”的旧格式"
         return _refused(source.path, "import_old_format", detail=detail, **refuse)

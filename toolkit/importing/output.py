@@ -89,6 +89,7 @@ def audit_workbook(imports: list[Imported]) -> bytes:
     wb = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False})
     head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "vcenter"})
     bad = wb.add_format({"bg_color": "#FFC7CE"})
+    wrap = wb.add_format({"text_wrap": True, "valign": "top"})
     for title, headers, rows, widths in (
         ("审查结果", REPORT_HEADERS, [_report_row(im) for im in imports], (28, 8, 22, 6, 14, 8, 8, 6, 6, 70, 36, 20)),
         (
@@ -107,7 +108,10 @@ def audit_workbook(imports: list[Imported]) -> bytes:
                 if isinstance(value, int):
                     ws.write_number(r, c, value)
                 else:
-                    ws.write_string(r, c, str(value))
+                    ws.write_string(r, c, str(value), wrap)
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, max(len(rows), 1), len(headers) - 1)
         if title == "审查结果":
