@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import click
 
-from toolkit.cli.app import EXIT_INTERNAL, handled, main, make_out_dir, progress, resolve_form
+from toolkit.cli.app import EXIT_INTERNAL, bounded_jobs, handled, jobs_option, main, make_out_dir, progress, resolve_form
 from toolkit.cli.printing import echo_file, echo_json, result_json
+from toolkit.core.batch import run_batch
 from toolkit.core.errors import UserError
 from toolkit.pipeline import Imported, ImportOptions, find_reports, import_report, write_audit, write_return
 from toolkit.workbook.mailing import check_agency, check_year
@@ -62,9 +64,10 @@ def _checked_options(form: str | None, year: int | None, agency: str | None) -> 
 @click.option("--agency", help="机关名称（默认从标题读取）")
 @click.option("--json", "as_json", is_flag=True, help="输出机器可读的 JSON：每份报告读到的每个数字及其出处")
 @click.option("--audit", "audit", type=click.Path(path_type=Path), help="另写一份审查结果（.xlsx）：每份报告一行，另有全部问题")
+@jobs_option
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度条")
 @handled
-def import_command(paths, out_dir, form, year, agency, as_json, audit, quiet) -> None:
+def import_command(paths, out_dir, form, year, agency, as_json, audit, jobs, quiet) -> None:
     """导入已发布的年度报告（网页、Word 文档 .docx、PDF；文件或文件夹），每份生成一份报表，可用 check、report、merge 处理。"""
     options = _checked_options(form, year, agency)
     files = find_reports(list(paths))
@@ -72,8 +75,8 @@ def import_command(paths, out_dir, form, year, agency, as_json, audit, quiet) ->
         raise UserError("没有找到网页、.docx 或 PDF 文件：" + "、".join(map(str, paths)))
     make_out_dir(out_dir)
     imports, taken = [], set()
-    for path in progress(files, len(files), "导入", quiet or as_json):
-        im = import_report(path, options)
+    read = functools.partial(import_report, options=options)
+    for im in progress(run_batch(read, files, bounded_jobs(jobs, len(files))), len(files), "导入", quiet or as_json):
         if im.status == "imported":
             write_return(im, out_dir, taken)
         imports.append(im)
