@@ -267,3 +267,22 @@ def test_a_header_in_yuan_converts_the_column_to_wanyuan(tmp_path: Path):
     im = import_report(write(tmp_path, html))
     assert im.ret.values["t2_8.fees.amount"] == Decimal("416.62416")
     assert [(p.code, p.value) for p in im.ret.problems] == [("import_yuan", "4166241.6")]
+
+
+def test_a_header_that_fits_two_columns_is_ambiguous_not_guessed(tmp_path: Path):
+    from published_pages import T4_GROUPS, td
+
+    flat_t4 = (
+        "<table><tr>"
+        + "".join(td(h) for h in T4_GROUPS * 3)
+        + "</tr><tr>"
+        + "".join(td(v) for v in ("1", "0", "0", "0", "1", *("0",) * 10))
+        + "</tr></table>"
+    )
+    html = page("某某区司法局2022年政府信息公开工作年度报告", t2(T2_BLOCKS_2021, T2_2021_ZERO), t3(T3_ROWS_2021, {}), flat_t4)
+    im = import_report(write(tmp_path, html))
+    ambiguous = [p for p in im.ret.problems if p.code == "import_ambiguous"]
+    assert sorted(p.value for p in ambiguous) == sorted(T4_GROUPS)
+    assert "“结果维持”或“结果维持”" not in ambiguous[0].message  # the candidates are named with their groups' cells
+    assert not any(f.cell_id.startswith("t4.") for f in im.figures)
+    assert any(p.code == "import_missing" and p.cell_id.startswith("t4.") for p in im.ret.problems)

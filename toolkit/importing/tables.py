@@ -34,6 +34,11 @@ def all_rows(table: Table) -> list[Row]:
     return list(walk(table.row_tree))
 
 
+def _named(item: Row | Column) -> str:
+    """A spec row or column with its groups, so two candidates of one label read apart."""
+    return " / ".join(x for x in (*item.path, item.label) if x)
+
+
 def where(grid: Grid, row: int, col: int | None = None) -> str:
     """How a problem names a place in the source: 第3个表格第5行第2列."""
     text = f"第{grid.number}个表格第{row + 1}行"
@@ -207,7 +212,7 @@ class _Columns:
             if m.item is not None:
                 self.reading.fuzzy(m, path[-1], place)
                 result.columns[c], result.units[c], result.paths[c] = m.item, unit_of(path[-1])[1], " / ".join(path)
-            elif result.columns and path[-1] not in said:
+            elif (result.columns or m.candidates) and path[-1] not in said:  # a label column matches nothing
                 said.add(path[-1])
                 self.unmatched(m, path, place)
         first = min(result.columns, default=0)
@@ -217,7 +222,7 @@ class _Columns:
     def unmatched(self, m: Match, path: list[str], place: str) -> None:
         printed = " / ".join(p.strip() for p in path)
         if m.candidates:
-            names = "或".join(f"“{c.label}”" for c in m.candidates)
+            names = "或".join(f"“{_named(c)}”" for c in m.candidates)
             self.reading.problems.append(problem("import_ambiguous", sheet=place, value=printed, candidates=names))
         else:
             self.reading.problems.append(problem("import_unknown_column", sheet=place, value=printed))
@@ -294,7 +299,7 @@ class _Rows:
     def unmatched(self, m: Match, path: list[str], place: str) -> None:
         printed = " / ".join(p.strip() for p in path) or "（无标签）"
         if m.candidates:
-            names = "或".join(f"“{c.label}”" for c in m.candidates)
+            names = "或".join(f"“{_named(c)}”" for c in m.candidates)
             self.reading.problems.append(problem("import_ambiguous", sheet=place, value=printed, candidates=names))
         else:
             self.reading.problems.append(problem("import_unknown_row", sheet=place, value=printed))
