@@ -79,10 +79,10 @@ def _missing(reading: Reading) -> list[Problem]:
             out.append(problem("import_table_missing", title=table.caption or table.id, labels=table.caption))
             continue
         for row in table.rows:
-            lost = [c for c in table.columns if f"{table.id}.{row.id}.{c.id}" not in reading.figures]
-            lost = [c for c in lost if not form.cells[f"{table.id}.{row.id}.{c.id}"].computed]
+            inputs = [c for c in table.columns if not form.cells[f"{table.id}.{row.id}.{c.id}"].computed]
+            lost = [c for c in inputs if f"{table.id}.{row.id}.{c.id}" not in reading.figures]
             if lost:
-                columns = "、".join(c.label for c in lost) if len(lost) < len(table.columns) else "整行"
+                columns = "、".join(c.label for c in lost) if len(lost) < len(inputs) else "整行"
                 labels = " / ".join(x for x in (*row.path[-1:], row.label) if x) or table.caption or table.id
                 out.append(problem("import_missing", labels=labels, columns=columns, cell_id=f"{table.id}.{row.id}.{lost[0].id}"))
     return out
