@@ -106,8 +106,13 @@ def _totals(form: Form, figures: Mapping[str, Figure], values: Mapping) -> list[
     return out
 
 
+TITLE_BLOCKS = 200  # paragraphs, from the top, where a title not marked as one may be
+
+
 def _identity(doc: Document, options: Options) -> tuple[str, int | None, str]:
-    agency, year, title = title_of(doc.titles)
+    """Who and when: the options, else the title (the source's own titles first, then its first short paragraphs)."""
+    paragraphs = [b for b in doc.blocks[:TITLE_BLOCKS] if isinstance(b, str) and len(b) <= 100]
+    agency, year, title = title_of([*doc.titles, *paragraphs])
     return (options.agency or agency), (options.year or year), title
 
 

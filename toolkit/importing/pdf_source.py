@@ -17,7 +17,9 @@ from toolkit.core.text import xml_safe
 from toolkit.importing.document import Document, Grid, GridCell
 
 SAME_LINE = 50  # points: characters of one line closer than this are one run of text
+TITLE_LINES = 40  # lines of the first page where a title may be
 INDENT = 1.5  # a line starting this many characters right of the text's left edge starts a paragraph
+_SPACES = re.compile(r"  +")
 _PAGE_NUMBER = re.compile(r"^[—\-－–]\s*\d+\s*[—\-－–]$")
 
 
@@ -67,7 +69,8 @@ def _lines(page, boxes) -> list[_Line]:
     ):
         chars = line.get("chars") or []
         size = max((ch.get("size", 0) for ch in chars), default=0)
-        out.append(_Line(xml_safe(line["text"]), line["x0"], line["x1"], line["top"], size))  # a space ending a line is kept
+        text = _SPACES.sub(" ", xml_safe(line["text"]))  # a space ending a line is kept; a run of them is one
+        out.append(_Line(text, line["x0"], line["x1"], line["top"], size))
     return [x for x in out if x.text.strip() and not _PAGE_NUMBER.match(x.text.strip())]
 
 
@@ -119,4 +122,5 @@ def _title(lines: list[_Line]) -> list[str]:
     if not lines:
         return []
     biggest = max(x.size for x in lines)
-    return ["".join(x.text.strip() for x in lines if x.size >= biggest - 0.5)]
+    title = "".join(x.text.strip() for x in lines if x.size >= biggest - 0.5)
+    return [title, *(x.text.strip() for x in lines[:TITLE_LINES])]  # a page printed from a portal: the title is not the biggest

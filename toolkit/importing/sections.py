@@ -21,6 +21,8 @@ MAX_HEADING = 60
 DATE = re.compile(r"^((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$")
 _CLOSING = re.compile(r"^[(（]?此件(?:公开发布|主动公开)[)）]?$")
 _PAGE_NUMBER = re.compile(r"^[—\-－–]\s*\d+\s*[—\-－–]$")
+# What follows a report on a portal page printed or saved whole: the last section ends before it.
+_CHROME = re.compile(r"^(附件下载|附件[:：]|相关附件|扫一扫|分享到|【?打印本页|【?关闭窗口|【?打印】|【?关闭】|网站地图|版权所有|主办单位|.*ICP备|网站标识码)")
 
 
 def _number(section: Section) -> str:
@@ -86,6 +88,22 @@ def _closing(paragraphs: list[str], agency: str) -> tuple[list[str], str]:
     return ps, date
 
 
+def _text_of(block: str | Grid) -> str | None:
+    """A paragraph's text; a table of one written cell (a boxed or underlined paragraph, to a PDF reader) is one too."""
+    if isinstance(block, str):
+        return block
+    cells = {cell.origin: cell.text for row in block.rows for cell in row if cell.text.strip()}
+    return next(iter(cells.values())) if len(cells) == 1 else None
+
+
+def _before_chrome(paragraphs: list[str]) -> list[str]:
+    """The last section's paragraphs up to the site's own text (附件下载, 扫一扫, 版权所有 …)."""
+    for i, p in enumerate(paragraphs):
+        if _CHROME.match(p):
+            return paragraphs[:i]
+    return paragraphs
+
+
 def find_sections(form: Form, blocks: list[str | Grid], agency: str) -> Found:
     found = Found({}, {}, "")
     heads = _headings(form, blocks)
@@ -94,9 +112,9 @@ def find_sections(form: Form, blocks: list[str | Grid], agency: str) -> Found:
         if not section.text:
             continue
         end = heads[n + 1][0] if n + 1 < len(heads) else len(blocks)
-        paragraphs = [b.strip() for b in blocks[i + 1 : end] if isinstance(b, str) and b.strip()]
+        paragraphs = [t.strip() for t in map(_text_of, blocks[i + 1 : end]) if t and t.strip()]
         paragraphs = [p for p in paragraphs if not _PAGE_NUMBER.match(p)]
         if n + 1 == len(heads):
-            paragraphs, found.date = _closing(paragraphs, agency)
+            paragraphs, found.date = _closing(_before_chrome(paragraphs), agency)
         found.texts[section.id] = "\n".join(paragraphs)
     return found

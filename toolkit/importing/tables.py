@@ -61,6 +61,7 @@ class ColumnMap:
     units: dict[int, str]  # grid column -> unit printed in its header
     paths: dict[int, str]  # grid column -> printed path
     label_columns: list[int]
+    width: int = 0  # of the grid it was read from: reused only for a grid as wide
 
 
 @dataclass
@@ -137,13 +138,13 @@ def _header_nodes(table: Table):
 
 
 def choose_table(form: Form, part: Part) -> Table | None:
-    """The captionless spec table whose labels this part shows most (at least MIN_VOTES)."""
+    """The spec table whose labels this part shows most (at least MIN_VOTES, and more than any other):
+    a part without a caption is table 三 or 四, or a block of table 二 whose caption was cut off by a page break."""
     texts = {t for r in range(part.start, part.end) for t in _row_texts(part.grid, r)}
-    scored = [(_votes(t, texts), i, t) for i, t in enumerate(form.tables) if not t.caption]
-    if not scored:
+    scored = sorted(((_votes(t, texts), t.id) for t in form.tables), reverse=True)
+    if not scored or scored[0][0] < MIN_VOTES or (len(scored) > 1 and scored[1][0] == scored[0][0]):
         return None
-    votes, _, table = max(scored, key=lambda x: (x[0], -x[1]))
-    return table if votes >= MIN_VOTES else None
+    return next(t for t in form.tables if t.id == scored[0][1])
 
 
 # ---------------------------------------------------------------- columns
@@ -201,7 +202,7 @@ class _Columns:
         return _distinct(cells)
 
     def build(self) -> ColumnMap:
-        result = ColumnMap({}, {}, {}, [])
+        result = ColumnMap({}, {}, {}, [], self.part.grid.width)
         said: set[str] = set()
         for c in range(self.part.grid.width):
             path = self.path(c)
@@ -252,15 +253,32 @@ class _Rows:
         self.reading, self.table, self.part, self.columns = reading, table, part, columns
         self.form = reading.form
 
-    def label_path(self, r: int) -> list[str]:
-        row = self.part.grid.rows[r]
-        seen, texts = set(), []
+    def label_path(self, r: int, last: int) -> list[str]:
+        """The printed label of grid rows r..last, outermost first; a label cell split over these rows is joined."""
+        grid, seen, texts = self.part.grid, set(), []
         for c in self.columns.label_columns:
-            cell = row[c] if c < len(row) else None
-            if cell is not None and cell.origin not in seen:
-                seen.add(cell.origin)
-                texts.append(cell.text)
+            pieces = []
+            for x in range(r, last + 1):
+                cell = grid.rows[x][c] if c < len(grid.rows[x]) else None
+                if cell is not None and cell.origin not in seen:
+                    seen.add(cell.origin)
+                    pieces.append(cell.text.strip())
+            texts.append("".join(pieces))
         return _distinct(texts)
+
+    def extent(self, r: int) -> int:
+        """The last grid row of the printed row starting at r: every figure of it starts at r and ends below it
+        together (a PDF cuts a row at each line of a label written over several lines)."""
+        grid, ends = self.part.grid, set()
+        for c, _ in self.values(r):
+            origin = grid.rows[r][c].origin
+            if origin[0] != r:
+                return r
+            last = r
+            while last + 1 < self.part.end and c < len(grid.rows[last + 1]) and grid.rows[last + 1][c].origin == origin:
+                last += 1
+            ends.add(last)
+        return ends.pop() if len(ends) == 1 else r
 
     def values(self, r: int) -> list[tuple[int, Column]]:
         """The grid columns of row r holding a value, each printed cell once."""
@@ -277,21 +295,25 @@ class _Rows:
         return any(self.part.grid.text(r, c).strip() for c, _ in self.values(r))
 
     def read(self) -> None:
-        for r in range(self.start(), self.part.end):
-            path = self.label_path(r)
-            m = match_row(self.table, path)
-            place = where(self.part.grid, r)
-            if m.item is None:
-                if self.has_figures(r):
-                    self.unmatched(m, path, place)
-                continue
-            self.reading.fuzzy(m, path[-1] if path else "", place)
-            if m.item.children:
-                if self.has_figures(r):
-                    children = "、".join(f"“{x.label}”" for x in m.item.children)
-                    self.reading.problems.append(problem("import_group_row", sheet=place, value=path[-1], children=children))
-                continue
+        r = self.start()
+        while r < self.part.end:
+            last = self.extent(r)
+            self.printed_row(r, self.label_path(r, last))
+            r = last + 1
+
+    def printed_row(self, r: int, path: list[str]) -> None:
+        m = match_row(self.table, path)
+        place = where(self.part.grid, r)
+        if m.item is None:
+            if self.has_figures(r):
+                self.unmatched(m, path, place)
+            return
+        self.reading.fuzzy(m, path[-1] if path else "", place)
+        if not m.item.children:
             self.row(r, m.item, " / ".join(p.strip() for p in path))
+        elif self.has_figures(r):
+            children = "、".join(f"“{x.label}”" for x in m.item.children)
+            self.reading.problems.append(problem("import_group_row", sheet=place, value=path[-1], children=children))
 
     def start(self) -> int:
         return body_start(self.table, self.part)
@@ -370,13 +392,15 @@ def read_part(reading: Reading, part: Part) -> None:
     part.table = table
     reading.seen_tables.add(table.id)
     start = body_start(table, part)
-    if start > part.start:
-        columns = _Columns(reading, table, part, start).build()
-        reading.last_map[table.id] = columns
-    elif table.id in reading.last_map:  # a table continued after a page break, its header not repeated
-        columns = reading.last_map[table.id]
-    else:
+    previous = reading.last_map.get(table.id)
+    if previous is not None and previous.width != part.grid.width:
+        previous = None  # columns of another width: reusing them would read figures into the wrong cells
+    columns = _Columns(reading, table, part, start).build() if start > part.start else None
+    if columns is None or (not columns.columns and previous is not None):
+        columns = previous  # a table continued after a page break, its header not repeated (or cut off)
+    if columns is None:
         return
+    reading.last_map[table.id] = columns
     _Rows(reading, table, part, columns).read()
 
 

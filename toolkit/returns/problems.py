@@ -98,7 +98,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         ERROR,
         "无法导入：这是 2019 年以前的报告格式（{detail}）；本工具只能导入国办公开办函〔2019〕60号（2019、2020 年度）和〔2021〕30号（2021 年度起）格式的报告",
     ),
-    "import_form_year": (WARNING, "标题年度为 {year}，应使用表式 {expected}，但报告的表格符合 {found}，已按表格导入"),
     "import_fuzzy_label": (WARNING, "印刷的“{value}”与表式的“{expected}”不完全一致，已按“{expected}”读取"),
     "import_unknown_row": (ERROR, "表格中的行“{value}”不是表式中的任何一行，此行的数字未导入"),
     "import_unknown_column": (ERROR, "表头“{value}”不是表式中的任何一列，此列的数字未导入"),
