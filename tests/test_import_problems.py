@@ -286,3 +286,19 @@ def test_a_header_that_fits_two_columns_is_ambiguous_not_guessed(tmp_path: Path)
     assert "“结果维持”或“结果维持”" not in ambiguous[0].message  # the candidates are named with their groups' cells
     assert not any(f.cell_id.startswith("t4.") for f in im.figures)
     assert any(p.code == "import_missing" and p.cell_id.startswith("t4.") for p in im.ret.problems)
+
+
+@pytest.mark.parametrize(
+    ("title", "agency", "year"),
+    [
+        ("平潭综合实验区2021年度政府信息公开工作年度报告_政府信息公开年报_平潭综合实验区党工委管委会", "平潭综合实验区", 2021),
+        ("2022年上海市政府信息公开工作年度报告", "上海市", 2022),
+        ("司法局 2020 年政府信息公开工作年度报告", "司法局", 2020),
+        ("关于印发《某某县2023年政府信息公开工作年报》的通知", "某某县", 2023),
+        ("固原市原州区司法局2020年\n政府信息公开工作年度报告", "固原市原州区司法局", 2020),
+    ],
+)
+def test_agency_and_year_are_read_from_the_ways_titles_are_written(title: str, agency: str, year: int):
+    from toolkit.importing.recognise import title_of
+
+    assert title_of([title])[:2] == (agency, year)

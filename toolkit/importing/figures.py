@@ -21,19 +21,19 @@ _YUAN_PER_WAN = Decimal(10000)
 
 
 @dataclass(frozen=True)
-class Reading:
+class Printed:
     value: int | Decimal | None  # None: not a number (the cell is not imported)
     code: str = ""  # "" plain | blank | dash | unit | yuan | not_a_number | not_integer
     normalised: str = ""  # the value as the form holds it, for the message
 
 
-def read_figure(printed: str, kind: Kind, column_unit: str = "") -> Reading:
+def read_figure(printed: str, kind: Kind, column_unit: str = "") -> Printed:
     """The form's value for one printed cell; `column_unit` is a unit printed in the column's header."""
     text = unicodedata.normalize("NFKC", printed).strip().replace(" ", "")
     if not text:
-        return Reading(0, "blank", "0")
+        return Printed(0, "blank", "0")
     if text in _NONE:
-        return Reading(0, "dash", "0")
+        return Printed(0, "dash", "0")
     unit = ""
     for suffix in ("万元", "元", *_COUNT_UNITS):
         if text.endswith(suffix) and len(text) > len(suffix):
@@ -41,7 +41,7 @@ def read_figure(printed: str, kind: Kind, column_unit: str = "") -> Reading:
             break
     number = _number(text)
     if number is None:
-        return Reading(None, "not_a_number")
+        return Printed(None, "not_a_number")
     return _in_kind(number, kind, unit or column_unit, bool(unit))
 
 
@@ -55,19 +55,19 @@ def _number(text: str) -> Decimal | None:
         return None
 
 
-def _in_kind(number: Decimal, kind: Kind, unit: str, typed: bool) -> Reading:
+def _in_kind(number: Decimal, kind: Kind, unit: str, typed: bool) -> Printed:
     code = "unit" if typed else ""
     if unit == "元" and kind.unit == "万元":
         number, code = number / _YUAN_PER_WAN, "yuan"
     if kind.type == "integer":
         if number != number.to_integral_value():
-            return Reading(None, "not_integer", format(number, "f"))
+            return Printed(None, "not_integer", format(number, "f"))
         value: int | Decimal = int(number)
     else:
         value = number.normalize() if number != 0 else Decimal(0)
         if value == value.to_integral_value():
             value = value.quantize(Decimal(1))
-    return Reading(value, code, format(value, "f") if isinstance(value, Decimal) else str(value))
+    return Printed(value, code, format(value, "f") if isinstance(value, Decimal) else str(value))
 
 
 _LOOKS_NUMERIC = re.compile(r"^[+-]?\d[\d,]*(?:\.\d+)?(?:万元|元|件|个|项|次|人|条|宗|份)?$")

@@ -8,15 +8,19 @@ import unicodedata
 
 from toolkit.core.digits import report_year
 
-_TITLE = re.compile(r"(?P<before>[^\d]*?)(?P<year>(?:19|20)\d{2})年度?(?P<after>.*?)政府信息公开(?:工作)?年度?报告")
+_TITLE = re.compile(r"(?P<before>[^\d]*?)(?P<year>(?:19|20)\d{2})年度?(?P<after>.*?)政府信息公开(?:工作)?(?:年度报告|年度工作报告|年报|报告)")
 _SEPARATORS = re.compile(r"[_|｜\-—–]{1,2}")
 _NOT_NAME = ("关于", "《", "》", "“", "”")
 
 
+_LEAD = re.compile(r"^关于(?:印发|公布|发布)?")
+
+
 def _clean_name(text: str) -> str:
+    """The agency's name in a title: no 关于印发《…》 around it."""
     for mark in _NOT_NAME:
         text = text.replace(mark, "")
-    return text.strip(" ：:，,")
+    return _LEAD.sub("", text.strip(" ：:，,"))
 
 
 def title_of(titles: list[str]) -> tuple[str, int | None, str]:
