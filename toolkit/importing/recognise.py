@@ -18,9 +18,10 @@ _LEAD = re.compile(r"^关于(?:印发|公布|发布)?")
 
 def _clean_name(text: str) -> str:
     """The agency's name in a title: no 关于印发《…》 around it."""
+    text = _LEAD.sub("", text.strip(" ：:，,"))
     for mark in _NOT_NAME:
         text = text.replace(mark, "")
-    return _LEAD.sub("", text.strip(" ：:，,"))
+    return text.strip(" ：:，,")
 
 
 def title_of(titles: list[str]) -> tuple[str, int | None, str]:
