@@ -302,3 +302,13 @@ def test_agency_and_year_are_read_from_the_ways_titles_are_written(title: str, a
     from toolkit.importing.recognise import title_of
 
     assert title_of([title])[:2] == (agency, year)
+
+
+def test_labels_equal_but_for_their_numbering_are_fuzzy_not_exact():
+    from toolkit.importing.labels import best, closeness
+
+    assert closeness("1.重复申请", "2.重复申请") == 1
+    assert closeness("(一)予以公开", "（一）予以公开") == 0 and closeness("结 果 维 持", "结果维持") == 0
+    m = best("1.重复申请", [("1.信访举报投诉类申请", "petition"), ("2.重复申请", "repeated")])
+    assert (m.item, m.fuzzy) == ("repeated", True)
+    assert best("总计", [("总计", "a"), ("总计", "b")]).candidates == ("a", "b")

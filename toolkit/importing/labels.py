@@ -80,6 +80,7 @@ def closeness(printed: str, label: str) -> int | None:
         return 0
     limit = bound_for(b)
     d = min(distance(a, b, limit), distance(bare(a), bare(b), limit) if bare(b) else limit + 1)
+    d = max(d, 1)  # equal but for the numbering (1.重复申请 for 2.重复申请) is still not the same label
     return d if d <= limit else None
 
 
