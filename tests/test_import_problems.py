@@ -122,6 +122,7 @@ def test_an_imported_return_is_marked_and_passes_check(tmp_path: Path):
     assert checked.accepted, [p.message for p in checked.errors]
     meta = checked.metadata
     assert meta["source"] == "imported" and meta["source_file"] == "pingtan_2020.html" and len(meta["source_sha256"]) == 64
+    assert (meta["import_errors"], meta["import_warnings"]) == ("2", "0")  # the two totals printed wrong
     wb = openpyxl.load_workbook(xlsx)
     assert wb.custom_doc_props["toolkit.source_sha256"].value == meta["source_sha256"]
     assert checked.values["t3.open.natural"] == 10 and checked.values["t3.total.natural"] == 26

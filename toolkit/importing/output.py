@@ -21,6 +21,8 @@ def write_return(imported: Imported, folder: str | Path, taken: set[str]) -> Pat
     name = safe_filename(f"{ret.agency}_{ret.year}年_{ret.form.id}", ".xlsx")
     path = unique_path(Path(folder), name, taken)
     extra = {k: ret.metadata[k] for k in SOURCE_KEYS if k in ret.metadata}
+    # what the import found, kept with the figures: a figure it could not read is 0 in the workbook
+    extra |= {"import_errors": str(len(ret.errors)), "import_warnings": str(len(ret.warnings))}
     atomic_write_bytes(path, build_filled_workbook(ret, extra_metadata=extra))
     imported.output = str(path)
     return path
