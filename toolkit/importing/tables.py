@@ -53,6 +53,7 @@ class Part:
     start: int
     end: int
     table: Table | None = None
+    caption: tuple[str, Match] | None = None  # the caption row's text and its match, when the part has one
 
 
 @dataclass
@@ -104,22 +105,22 @@ def _row_texts(grid: Grid, r: int) -> list[str]:
     return [t for t in out if t.strip()]
 
 
-def _caption(form: Form, grid: Grid, r: int) -> Table | None:
+def _caption(form: Form, grid: Grid, r: int) -> tuple[str, Match] | None:
     texts = _row_texts(grid, r)
     if len(texts) != 1:
         return None
-    captioned = [(t.caption, t) for t in form.tables if t.caption]
-    return best(texts[0], captioned).item
+    m = best(texts[0], [(t.caption, t) for t in form.tables if t.caption])
+    return (texts[0], m) if m.item is not None else None
 
 
 def split(form: Form, grid: Grid) -> list[Part]:
     """A grid cut at its caption rows; the part before the first caption has no table yet."""
     parts = [Part(grid, 0, len(grid.rows))]
     for r in range(len(grid.rows)):
-        table = _caption(form, grid, r)
-        if table is not None:
+        caption = _caption(form, grid, r)
+        if caption is not None:
             parts[-1].end = r
-            parts.append(Part(grid, r + 1, len(grid.rows), table))
+            parts.append(Part(grid, r + 1, len(grid.rows), caption[1].item, caption))
     return [p for p in parts if p.end > p.start]
 
 
@@ -389,6 +390,8 @@ def read_part(reading: Reading, part: Part) -> None:
     table = part.table or choose_table(reading.form, part)
     if table is None:
         return
+    if part.caption is not None:
+        reading.fuzzy(part.caption[1], part.caption[0], where(part.grid, part.start - 1))
     part.table = table
     reading.seen_tables.add(table.id)
     start = body_start(table, part)
