@@ -8,7 +8,9 @@ import unicodedata
 
 from toolkit.core.digits import report_year
 
-_TITLE = re.compile(r"(?P<before>[^\d]*?)(?P<year>(?:19|20)\d{2})年度?(?P<after>.*?)政府信息公开(?:工作)?(?:年度报告|年度工作报告|年报|报告)")
+_TITLE = re.compile(
+    r"(?P<before>[^\d]*?)(?P<year>(?:19|20)\d{2})年度?(?P<after>.*?)政府信息公开(?:工作)?(?:年度报告|年度工作报告|年报|报告)"
+)
 _SEPARATORS = re.compile(r"[_|｜\-—–]{1,2}")
 _NOT_NAME = ("关于", "《", "》", "“", "”")
 

@@ -22,7 +22,9 @@ DATE = re.compile(r"^((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$
 _CLOSING = re.compile(r"^[(（]?此件(?:公开发布|主动公开)[)）]?$")
 _PAGE_NUMBER = re.compile(r"^[—\-－–]\s*\d+\s*[—\-－–]$")
 # What follows a report on a portal page printed or saved whole: the last section ends before it.
-_CHROME = re.compile(r"^(附件下载|附件[:：]|相关附件|扫一扫|分享到|【?打印本页|【?关闭窗口|【?打印】|【?关闭】|网站地图|版权所有|主办单位|.*ICP备|网站标识码)")
+_CHROME = re.compile(
+    r"^(附件下载|附件[:：]|相关附件|扫一扫|分享到|【?打印本页|【?关闭窗口|【?打印】|【?关闭】|网站地图|版权所有|主办单位|.*ICP备|网站标识码)"
+)
 
 
 def _number(section: Section) -> str:
