@@ -313,3 +313,40 @@ def test_labels_equal_but_for_their_numbering_are_fuzzy_not_exact():
     m = best("1.重复申请", [("1.信访举报投诉类申请", "petition"), ("2.重复申请", "repeated")])
     assert (m.item, m.fuzzy) == ("repeated", True)
     assert best("总计", [("总计", "a"), ("总计", "b")]).candidates == ("a", "b")
+
+
+@pytest.mark.parametrize("repeated_header", [False, True])
+def test_a_row_broken_across_pages_is_read_under_its_whole_label(tmp_path: Path, repeated_header: bool):
+    """Word lets a row break across pages: its label goes on at the top of the next page, its figures stay."""
+    from published_pages import t3_header, td
+
+    unpaid = "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请"
+    head, rest = unpaid[:12], unpaid[12:]
+    rows_before, rows_after = [], []
+    for depth, label in T3_ROWS_2021:
+        if label in ("三、本年度办理结果", "（三）不予公开", "（四）无法提供", "（五）不予处理", "（六）其他处理"):
+            continue  # group labels: cells left empty, as on a page a table goes on to
+        target = rows_after if rows_after else rows_before  # the page breaks inside the row of `unpaid`
+        if label == unpaid:
+            rows_before.append(td("") + td("") + td(head) + "".join(td(v) for v in ("2", "0", "0", "0", "0", "0", "2")))
+            rows_after.append(td("") + td("") + td(rest) + td("") * 7)
+            continue
+        values = (
+            ("2", "0", "0", "0", "0", "0", "2") if label in ("一、本年新收政府信息公开申请数量", "（七）总计") else ("0",) * 7
+        )
+        target.append(td("") * depth + td(label, colspan=3 - depth) + "".join(td(v) for v in values))
+    table = (
+        "<table>"
+        + t3_header()
+        + "".join(f"<tr>{r}</tr>" for r in rows_before)
+        + "</table><p>—3—</p><table>"
+        + (t3_header() if repeated_header else "")
+        + "".join(f"<tr>{r}</tr>" for r in rows_after)
+        + "</table>"
+    )
+    html = page("某某区司法局2022年政府信息公开工作年度报告", t2(T2_BLOCKS_2021, T2_2021_ZERO), table, t4(ZERO15))
+    im = import_report(write(tmp_path, html))
+    assert im.ret.values["t3.unpaid.natural"] == 2
+    assert im.ret.problems == []
+    fig = next(f for f in im.figures if f.cell_id == "t3.unpaid.natural")
+    assert fig.row_label == unpaid and fig.table == 2

@@ -66,6 +66,17 @@ class ColumnMap:
 
 
 @dataclass
+class Pending:
+    """The last row of a part whose label matched nothing: the rest of its label may open the next part."""
+
+    rows: _Rows
+    row: int
+    path: list[str]
+    match: Match
+    place: str
+
+
+@dataclass
 class Reading:
     """What the tables of one report gave: figures by cell id, and the problems."""
 
@@ -76,6 +87,13 @@ class Reading:
     fuzzy_said: set[tuple[str, str]] = field(default_factory=set)
     blanks: dict[str, list[str]] = field(default_factory=dict)  # table id -> places of blank cells read as 0
     last_map: dict[str, ColumnMap] = field(default_factory=dict)
+    pending: Pending | None = None  # a part's last row, its label not (yet) known: cut by a page break?
+
+    def settle(self) -> None:
+        """The pending row is what it looked like: a row no label of the form names."""
+        if self.pending is not None:
+            self.pending.rows.unmatched(self.pending.match, self.pending.path, self.pending.place)
+            self.pending = None
 
     def fuzzy(self, match: Match, printed: str, place: str) -> None:
         key = (printed, match.label)
@@ -297,16 +315,42 @@ class _Rows:
 
     def read(self) -> None:
         r = self.start()
+        # the rest of a broken label is no body row by itself: the part's first row, or the last above its body
+        for top in dict.fromkeys((self.part.start, r - 1)):
+            if self.part.start <= top < self.part.end and self.continues_pending(top):
+                r = max(r, self.extent(top) + 1)
+                break
+        self.reading.settle()
         while r < self.part.end:
             last = self.extent(r)
-            self.printed_row(r, self.label_path(r, last))
+            self.printed_row(r, self.label_path(r, last), last + 1 == self.part.end)
             r = last + 1
 
-    def printed_row(self, r: int, path: list[str]) -> None:
+    def continues_pending(self, r: int) -> bool:
+        """Whether row r, without figures, is the rest of the label the previous part's last row began
+        (Word lets a row break across pages): if so, that row is read under the joined label."""
+        pending = self.reading.pending
+        if pending is None or pending.rows.table is not self.table or self.has_figures(r):
+            return False
+        rest = self.label_path(r, self.extent(r))
+        if not rest or not pending.path:
+            return False
+        joined = [*pending.path[:-1], pending.path[-1] + rest[-1]]
+        m = match_row(self.table, joined)
+        if m.item is None or m.item.children:
+            return False
+        self.reading.pending = None
+        self.reading.fuzzy(m, joined[-1], pending.place)
+        pending.rows.row(pending.row, m.item, " / ".join(p.strip() for p in joined))
+        return True
+
+    def printed_row(self, r: int, path: list[str], last_of_part: bool = False) -> None:
         m = match_row(self.table, path)
         place = where(self.part.grid, r)
         if m.item is None:
-            if self.has_figures(r):
+            if self.has_figures(r) and last_of_part and path:
+                self.reading.pending = Pending(self, r, path, m, place)
+            elif self.has_figures(r):
                 self.unmatched(m, path, place)
             return
         self.reading.fuzzy(m, path[-1] if path else "", place)
@@ -413,6 +457,7 @@ def read_tables(form: Form, grids: list[Grid]) -> Reading:
     for grid in grids:
         for part in split(form, grid):
             read_part(reading, part)
+    reading.settle()
     for places in reading.blanks.values():
         examples = "、".join(places[:3]) + ("等" if len(places) > 3 else "")
         reading.problems.append(problem("import_blank", sheet=places[0], count=len(places), examples=examples))
