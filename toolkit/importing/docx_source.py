@@ -30,17 +30,28 @@ def _grid(table: DocxTable, number: int) -> Grid:
     return grid
 
 
+def _body_elements(body):
+    """The body's paragraphs and tables in order, those inside content controls (w:sdt) included."""
+    for el in body.iterchildren():
+        if el.tag == _W + "sdt":
+            content = el.find(_W + "sdtContent")
+            if content is not None:
+                yield from _body_elements(content)
+        else:
+            yield el
+
+
 def read_docx(data: bytes, path: str) -> Document:
     d = docx.Document(io.BytesIO(data))
     blocks: list[str | Grid] = []
     tables = 0
-    for el in d.element.body.iterchildren():
+    for el in _body_elements(d.element.body):
         if el.tag == _W + "p":
             text = Paragraph(el, d).text
             blocks.extend(line for line in (_text(x) for x in text.split("\n")) if line)
         elif el.tag == _W + "tbl":
             tables += 1
             blocks.append(_grid(DocxTable(el, d), tables))
-    titles = [_text(Paragraph(el, d).text.replace("\n", "")) for el in d.element.body.iterchildren() if el.tag == _W + "p"][:8]
+    titles = [_text(Paragraph(el, d).text.replace("\n", "")) for el in _body_elements(d.element.body) if el.tag == _W + "p"][:8]
     core = d.core_properties.title or ""
     return Document(path, "Word 文档", [t for t in (core, *titles) if t], blocks)
