@@ -16,7 +16,7 @@ from toolkit.reports.pdf import find_soffice
 pytestmark = [
     pytest.mark.libreoffice,
     pytest.mark.skipif(find_soffice() is None, reason="未安装 LibreOffice（soffice）"),
-    pytest.mark.skipif(not PUBLISHED.is_dir(), reason="shared/published/ is not beside the project"),
+    pytest.mark.skipif(not PUBLISHED.is_dir(), reason="项目旁没有 shared/published/（真实的报告网页）"),
 ]
 PAGES = sorted(CASES)
 

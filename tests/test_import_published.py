@@ -20,7 +20,7 @@ from toolkit.pipeline import ImportOptions, import_report
 PUBLISHED = Path(__file__).resolve().parents[2] / "shared" / "published"
 if not PUBLISHED.is_dir():  # the worktree sits beside main: /work/<tree>/tests -> /work/shared
     PUBLISHED = Path("/work/shared/published")
-pytestmark = pytest.mark.skipif(not PUBLISHED.is_dir(), reason="shared/published/ (the real pages) is not beside the project")
+pytestmark = pytest.mark.skipif(not PUBLISHED.is_dir(), reason="项目旁没有 shared/published/（真实的报告网页）")
 
 T3_COLUMNS = ("natural", "business", "research", "charity", "legal", "other", "total")
 T4_COLUMNS = [f"{g}_{c}" for g in ("review", "direct", "after") for c in ("upheld", "corrected", "other", "pending", "total")]

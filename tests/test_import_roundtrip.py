@@ -71,7 +71,7 @@ def test_report_then_import_of_the_pdf_gives_back_the_samples(tmp_path: Path):
 
 def test_imported_returns_go_through_check_report_merge_and_merge_previous(tmp_path: Path):
     if not PUBLISHED.is_dir():
-        pytest.skip("shared/published/ is not beside the project")
+        pytest.skip("项目旁没有 shared/published/（真实的报告网页）")
     runner = CliRunner()
     for year in (2021, 2022):
         result = runner.invoke(main, ["import", str(PUBLISHED / f"pingtan_{year}.html"), "--out-dir", str(tmp_path / str(year))])
