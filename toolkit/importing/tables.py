@@ -88,6 +88,7 @@ class Reading:
     blanks: dict[str, list[str]] = field(default_factory=dict)  # table id -> places of blank cells read as 0
     last_map: dict[str, ColumnMap] = field(default_factory=dict)
     pending: Pending | None = None  # a part's last row, its label not (yet) known: cut by a page break?
+    last_table: Table | None = None  # the spec table of the part read last (None: that part was no report table)
 
     def settle(self) -> None:
         """The pending row is what it looked like: a row no label of the form names."""
@@ -430,8 +431,19 @@ class _Rows:
 # ---------------------------------------------------------------- a report's tables
 
 
+def _continued(reading: Reading, part: Part) -> Table | None:
+    """The table of the part just before, when this one shows no label at all but fits its columns
+    (table 四's one row of figures pushed to the next page, under no header)."""
+    table = reading.last_table
+    columns = reading.last_map.get(table.id) if table else None
+    if columns is None or columns.width != part.grid.width or body_start(table, part) != part.start:
+        return None
+    return table
+
+
 def read_part(reading: Reading, part: Part) -> None:
-    table = part.table or choose_table(reading.form, part)
+    table = part.table or choose_table(reading.form, part) or _continued(reading, part)
+    reading.last_table = table
     if table is None:
         return
     if part.caption is not None:
