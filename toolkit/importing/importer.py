@@ -157,7 +157,17 @@ def _build(source: Source, doc: Document, reading: Reading, agency: str, year: i
     fields = {f.id: "" for f in form.fields} | {"agency": agency, "year": str(year)}
     if found.date and "date" in fields:
         fields["date"] = found.date
-    ret = Return(source.path, form, agency, year, fields, values, found.texts, meta, limit_problems(problems))
+    ret = Return(
+        path=source.path,
+        form=form,
+        agency=agency,
+        year=year,
+        fields=fields,
+        values=values,
+        texts=found.texts,
+        metadata=meta,
+        problems=limit_problems(problems),
+    )
     figures = sorted(reading.figures.values(), key=lambda f: (f.table, f.row, f.column))
     return Imported(ret, doc.kind, source.name, source.sha256, figures, len(form.cells))
 
