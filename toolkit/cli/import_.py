@@ -7,12 +7,27 @@ from pathlib import Path
 
 import click
 
-from toolkit.cli.app import EXIT_INTERNAL, bounded_jobs, handled, jobs_option, main, make_out_dir, progress, resolve_form
+from toolkit.cli.app import (
+    EXIT_CANNOT_RUN,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    bounded_jobs,
+    form_option,
+    handled,
+    jobs_option,
+    json_option,
+    main,
+    make_out_dir,
+    progress,
+    quiet_option,
+    resolve_form,
+    year_option,
+)
 from toolkit.cli.printing import echo_file, echo_json, result_json
 from toolkit.core.batch import run_batch
 from toolkit.core.errors import UserError
-from toolkit.pipeline import Imported, ImportOptions, find_reports, import_report, write_audit, write_return
-from toolkit.workbook.mailing import check_agency, check_year
+from toolkit.pipeline import Imported, ImportOptions, check_agency, find_reports, import_report, write_audit, write_return
 
 
 def summary(imports: list[Imported]) -> dict[str, int]:
@@ -29,8 +44,8 @@ def exit_code(imports: list[Imported]) -> int:
     if any(im.ret.failed for im in imports):
         return EXIT_INTERNAL
     if any(im.status == "unreadable" for im in imports):
-        return 2
-    return 1 if any(im.status == "refused" or im.ret.errors for im in imports) else 0
+        return EXIT_CANNOT_RUN
+    return EXIT_PROBLEMS if any(im.status == "refused" or im.ret.errors for im in imports) else EXIT_OK
 
 
 def _verdict(im: Imported) -> str:
@@ -48,28 +63,56 @@ def _echo(im: Imported) -> None:
     echo_file(r.path, (r.agency, f"{r.year}年度" if r.year else "", r.form_id), _verdict(im), r.problems)
 
 
-def _checked_options(form: str | None, year: int | None, agency: str | None) -> ImportOptions:
+def _checked_options(form_id: str | None, year: int | None, agency: str | None) -> ImportOptions:
+    """The options as the importer takes them (the year is checked by its option's type)."""
     return ImportOptions(
-        form=resolve_form(form) if form else None,
-        year=check_year(year) if year is not None else None,
+        form=resolve_form(form_id) if form_id else None,
+        year=year,
         agency=check_agency(agency) if agency is not None else None,
     )
 
 
 @main.command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
-@click.option("--out-dir", required=True, type=click.Path(path_type=Path), help="导入的报表（.xlsx）写到此文件夹")
-@click.option("--form", "form", help="按此表式导入（表式标识或 YAML 文件；默认按报告的表格自动识别）")
-@click.option("--year", type=int, help="报告的年度（默认从标题读取）")
-@click.option("--agency", help="机关名称（默认从标题读取）")
-@click.option("--json", "as_json", is_flag=True, help="输出机器可读的 JSON：每份报告读到的每个数字及其出处")
-@click.option("--audit", "audit", type=click.Path(path_type=Path), help="另写一份审查结果（.xlsx）：每份报告一行，另有全部问题")
+@click.argument(
+    "paths", nargs=-1, required=True, metavar="文件或文件夹...", type=click.Path(path_type=Path, readable=False)
+)  # the source loader says why a file cannot be read
+@click.option(
+    "--out-dir",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="文件夹",
+    help="导入的报表（.xlsx）写到此文件夹",
+)
+@form_option("按此表式导入：表式标识或表式 YAML 文件（默认按报告的表格自动识别）")
+@year_option("报告的年度，如 2023（默认从标题读取）")
+@click.option("--agency", metavar="机关名称", help="机关名称（默认从标题读取）")
+@click.option(
+    "--audit",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="文件",
+    help="另写一份审查结果（.xlsx）：每份报告一行，另有全部问题",
+)
 @jobs_option
-@click.option("-q", "--quiet", is_flag=True, help="不显示进度条")
+@json_option
+@quiet_option
 @handled
-def import_command(paths, out_dir, form, year, agency, as_json, audit, jobs, quiet) -> None:
-    """导入已发布的年度报告（网页、Word 文档 .docx、PDF；文件或文件夹），每份生成一份报表，可用 check、report、merge 处理。"""
-    options = _checked_options(form, year, agency)
+def import_command(paths, out_dir, form_id, year, agency, audit, jobs, as_json, quiet) -> None:
+    """导入已发布的年度报告（网页、Word 文档 .docx、PDF；文件或文件夹）。
+
+    每份报告生成一份报表（.xlsx），可用 check、report、merge 处理。每个数字都记下它在报告中的出处；印出的合计与按各项算出的不符、标签不能确定对应哪一项的，都逐条列为问题。
+
+    退出码：0 全部导入且无错误；1 有报告未导入或有错误；2 有文件无法读取。
+
+    \b
+    示例：
+      toolkit import 网页 --out-dir 导入             导入“网页”文件夹下的全部报告
+      toolkit import 网页 --out-dir 导入 --audit 审查结果.xlsx
+                                                     同时写出全区的审查结果
+      toolkit import 报告.pdf --out-dir 导入 --json  输出 JSON：每个数字及其出处
+      toolkit import 报告.docx --out-dir 导入 --year 2023 --agency 某区司法局
+      toolkit import 报告.html --out-dir 导入 --form gov-info-2019
+    """
+    options = _checked_options(form_id, year, agency)
     files = find_reports(list(paths))
     if not files:
         raise UserError("没有找到网页、.docx 或 PDF 文件：" + "、".join(map(str, paths)))
