@@ -5,7 +5,6 @@ opens on a 问题清单 whose links lead to the cells, marks where the fix is an
 from __future__ import annotations
 
 import json
-
 import re
 import subprocess
 import zipfile

@@ -103,7 +103,7 @@ def test_check_cell_names_the_cell_that_is_not_a_number(typed, form_id):
 
 
 def test_a_number_typed_as_text_is_read_but_totals_are_not_called_stale(tmp_path):
-    """"12" pasted as text: the workbook's totals count it as 0 (N()), check reads it as 12 with a warning;
+    """ "12" pasted as text: the workbook's totals count it as 0 (N()), check reads it as 12 with a warning;
     the totals LibreOffice saved agree with the workbook's own arithmetic, so none is reported as stale."""
     from toolkit.pipeline import check_file
 
