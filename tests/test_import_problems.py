@@ -350,3 +350,30 @@ def test_a_row_broken_across_pages_is_read_under_its_whole_label(tmp_path: Path,
     assert im.ret.problems == []
     fig = next(f for f in im.figures if f.cell_id == "t3.unpaid.natural")
     assert fig.row_label == unpaid and fig.table == 2
+
+
+@pytest.mark.parametrize(
+    ("printed", "field", "warned"),
+    [
+        ("2023.1.18", "2023年1月18日", False),  # written as the reader writes every date it understands
+        ("２０２３年 １月 １８日", "2023年1月18日", False),
+        ("2023年2月30日", "2023年2月30日", True),  # no such day: kept as printed, and check says so
+    ],
+)
+def test_the_closing_date_is_written_as_read_back_writes_dates(tmp_path: Path, printed: str, field: str, warned: bool):
+    closing = f"<p>某某区司法局</p><p>{printed}</p><p>（此件公开发布）</p>"
+    html = page(
+        "某某区司法局2022年政府信息公开工作年度报告",
+        t2(T2_BLOCKS_2021, T2_2021_ZERO),
+        t3(T3_ROWS_2021, {}),
+        t4(ZERO15),
+        closing=closing,
+    )
+    im = import_report(write(tmp_path, html))
+    assert im.ret.fields["date"] == field and im.ret.texts["s6"] == "本年度未收取信息处理费。"
+    out = tmp_path / "out"
+    out.mkdir()
+    assert CliRunner().invoke(main, ["import", str(tmp_path / "report.html"), "--out-dir", str(out)]).exit_code == 0
+    (written,) = out.glob("*.xlsx")
+    checked = check_file(written)
+    assert [p.value for p in checked.problems if p.code == "date_unclear"] == ([field] if warned else [])

@@ -12,13 +12,14 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from toolkit.core.digits import chinese_date, date_of
 from toolkit.forms.spec import Form, Section
 from toolkit.importing.document import Grid
 from toolkit.importing.labels import normalise
 
 MIN_RATIO = 0.6
 MAX_HEADING = 60
-DATE = re.compile(r"^((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$")
+_DATE_LINE = re.compile(r"^(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$")  # a day that may not exist (2月30日)
 _CLOSING = re.compile(r"^[(（]?此件(?:公开发布|主动公开)[)）]?$")
 _PAGE_NUMBER = re.compile(r"^[—\-－–]\s*\d+\s*[—\-－–]$")
 # What follows a report on a portal page printed or saved whole: the last section ends before it.
@@ -50,7 +51,7 @@ def is_heading(form: Form, text: str) -> bool:
 class Found:
     texts: dict[str, str]  # section id -> its paragraphs joined by line breaks
     headings: dict[str, str]  # section id -> the heading as printed
-    date: str  # the closing date as printed, or ""
+    date: str  # the closing date as 2026年1月18日 (as printed when no such day), or ""
 
 
 def _headings(form: Form, blocks: list[str | Grid]) -> list[tuple[int, Section, str]]:
@@ -83,8 +84,10 @@ def _closing(paragraphs: list[str], agency: str) -> tuple[list[str], str]:
     ps, date = list(paragraphs), ""
     while ps and _CLOSING.match(ps[-1]):
         ps.pop()
-    if ps and DATE.match(ps[-1].replace(" ", "")):
-        date = ps.pop().replace(" ", "")
+    day = date_of(ps[-1]) if ps else None  # the reader's one date parser: 2026年1月18日, 2026.1.18 …
+    if day is not None or (ps and _DATE_LINE.match(ps[-1])):
+        printed = ps.pop().replace(" ", "")
+        date = chinese_date(day) if day else printed  # as read-back writes every date it understands; check says the rest
     while ps and (_CLOSING.match(ps[-1]) or _signature(ps[-1], agency, bool(date))):
         ps.pop()
     return ps, date
