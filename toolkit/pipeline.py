@@ -17,6 +17,11 @@ from typing import TYPE_CHECKING
 
 from toolkit.checking.check import check_return, refusal
 from toolkit.forms.spec import Form
+from toolkit.importing.importer import Options as ImportOptions
+from toolkit.importing.importer import import_report
+from toolkit.importing.model import Imported
+from toolkit.importing.output import write_audit, write_return
+from toolkit.importing.sources import find_reports
 from toolkit.reading.guards import DEFAULT_LIMITS, Limits
 from toolkit.reading.interpret import COLLECTION, RETURN, interpret, kind_of, read_metadata, read_workbook
 from toolkit.returns.model import Return
@@ -77,6 +82,8 @@ __all__ = [
     "Agency",
     "Collection",
     "Entry",
+    "ImportOptions",
+    "Imported",
     "Return",
     "annotate",
     "check_agency",
@@ -85,6 +92,8 @@ __all__ = [
     "check_return",
     "check_year",
     "duplicates",
+    "find_reports",
+    "import_report",
     "is_collection",
     "lint_template",
     "merge_exit_code",
@@ -98,8 +107,10 @@ __all__ = [
     "render_all",
     "render_report",
     "template_variables",
+    "write_audit",
     "write_mailing",
     "write_outputs",
+    "write_return",
     "write_template",
 ]
 

@@ -249,6 +249,7 @@ COMMAND_MODULES = {
     "report": "toolkit.cli.report",
     "context": "toolkit.cli.report",
     "merge": "toolkit.cli.merge",
+    "import": "toolkit.cli.import_",
     "demo": "toolkit.cli.demo",
 }
 

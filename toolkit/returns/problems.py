@@ -101,6 +101,32 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "cross_year_warning": (WARNING, "跨年度核对：{message}（{detail}）"),
     "collection_mismatch": (ERROR, "汇总表被改动：此处为 {value}，各机关明细之和为 {expected}；请重新运行 toolkit merge 生成"),
     "collection_damaged": (ERROR, "汇总文件不完整或被改动（{detail}），无法核对；请重新运行 toolkit merge 生成"),
+    # importing published reports (toolkit import): the location is the source's table, row and column
+    "import_refused": (ERROR, "无法导入：{reason}"),
+    "import_old_format": (
+        ERROR,
+        "无法导入：这是 2019 年以前的报告格式（{detail}）；本工具只能导入国办公开办函〔2019〕60号（2019、2020 年度）和〔2021〕30号（2021 年度起）格式的报告",
+    ),
+    "import_fuzzy_label": (WARNING, "印刷的“{value}”与表式的“{expected}”不完全一致，已按“{expected}”读取"),
+    "import_unknown_row": (ERROR, "表格中的行“{value}”不是表式中的任何一行，此行的数字未导入"),
+    "import_unknown_column": (ERROR, "表头“{value}”不是表式中的任何一列，此列的数字未导入"),
+    "import_ambiguous": (ERROR, "“{value}”可能是{candidates}，无法确定是哪一项，未导入"),
+    "import_group_row": (
+        ERROR,
+        "“{value}”在表式中是分组标题（其下为{children}），报告只印了合并的一行，无法拆分到各项，此行的数字未导入",
+    ),
+    "import_merged_value": (ERROR, "数字“{value}”所在的单元格跨了几行或几列，无法确定属于哪一项，未导入"),
+    "import_duplicate": (ERROR, "此项在报告中出现了两次（先读到 {expected}，这里又是 {value}），采用先读到的"),
+    "import_not_a_number": (ERROR, "“{value}”不是数字，未导入（此项按 0 写入报表）"),
+    "import_not_integer": (ERROR, "“{value}”不是整数，未导入（此项按 0 写入报表）"),
+    "import_blank": (WARNING, "{count} 个空白单元格按 0 读取（{examples}）"),
+    "import_dash": (WARNING, "“{value}”按 0 读取"),
+    "import_unit": (WARNING, "“{value}”带有单位，去掉单位后按 {normalised} 读取"),
+    "import_yuan": (WARNING, "“{value}”以元为单位，已换算为 {normalised} 万元"),
+    "import_missing": (ERROR, "报告中没有此项（{columns}），按 0 写入报表"),
+    "import_table_missing": (ERROR, "报告中没有找到表格“{title}”，其中各项按 0 写入报表"),
+    "import_total_mismatch": (ERROR, "报告印的合计为 {value}，按报告中各项计算应为 {expected}"),
+    "import_text_missing": (WARNING, "报告中没有找到“{title}”部分"),
 }
 
 

@@ -103,9 +103,10 @@ class _Writer:
         password: str,
         generated_at: str,
         filled: Return | None = None,
+        extra: dict[str, str] | None = None,
         next_year: str = "",
     ):
-        self.form, self.layout, self.filled = form, layout_of(form), filled
+        self.form, self.layout, self.filled, self.extra = form, layout_of(form), filled, dict(extra or {})
         self.agency, self.year, self.password, self.generated_at = agency, year, password, generated_at
         self.next_year = next_year or str(year + 1)
         self.buffer = io.BytesIO()
@@ -116,7 +117,7 @@ class _Writer:
 
     def metadata(self) -> dict[str, str]:
         f = self.form
-        return {
+        own = {
             "form_id": f.id,
             "form_version": f.version,
             "fingerprint": f.fingerprint,
@@ -125,6 +126,7 @@ class _Writer:
             "toolkit_version": __version__,
             "generated_at": self.generated_at,
         }
+        return own | {k: v for k, v in self.extra.items() if k not in own}  # e.g. an imported return's source
 
     def protect(self, ws) -> None:
         ws.protect(self.password, {"select_locked_cells": True, "select_unlocked_cells": True})
@@ -364,8 +366,9 @@ def build_workbook_directly(
     return _Writer(form, agency, year, form.password if password is None else password, stamp).build()
 
 
-def build_filled_workbook(ret: Return, generated_at: str | None = None) -> bytes:
+def build_filled_workbook(ret: Return, generated_at: str | None = None, extra_metadata: dict[str, str] | None = None) -> bytes:
     """A workbook holding a return's values, texts and fields, every cached total right, as a
-    spreadsheet client would save it: for samples, benchmarks and prefilling from known data."""
+    spreadsheet client would save it: for samples, benchmarks, prefilling from known data and
+    imported published reports (`extra_metadata` says where from; the form's own keys cannot be overridden)."""
     stamp = generated_at or datetime.now().astimezone().isoformat(timespec="seconds")
-    return _Writer(ret.form, ret.agency, ret.year, ret.form.password, stamp, ret).build()
+    return _Writer(ret.form, ret.agency, ret.year, ret.form.password, stamp, ret, extra_metadata).build()
