@@ -17,11 +17,6 @@ from typing import TYPE_CHECKING
 
 from toolkit.checking.check import check_return, refusal
 from toolkit.forms.spec import Form
-from toolkit.importing.importer import Options as ImportOptions
-from toolkit.importing.importer import import_report
-from toolkit.importing.model import Imported
-from toolkit.importing.output import write_audit, write_return
-from toolkit.importing.sources import find_reports
 from toolkit.reading.guards import DEFAULT_LIMITS, Limits
 from toolkit.reading.interpret import COLLECTION, RETURN, interpret, kind_of, read_metadata, read_workbook
 from toolkit.returns.model import Return
@@ -34,6 +29,11 @@ if TYPE_CHECKING:  # imported on first use below; named here for type checkers a
     from toolkit.collection.outputs import write_outputs
     from toolkit.collection.summary import read_summary_text
     from toolkit.core.agencies import Agency
+    from toolkit.importing.importer import Options as ImportOptions
+    from toolkit.importing.importer import import_report
+    from toolkit.importing.model import Imported
+    from toolkit.importing.output import write_audit, write_return
+    from toolkit.importing.sources import find_reports
     from toolkit.reports.batch import render_all
     from toolkit.reports.render import lint_template, render_report, template_variables
     from toolkit.workbook.mailing import (
@@ -62,6 +62,12 @@ _LAZY = {
     "render_report": ("toolkit.reports.render", "render_report"),
     "template_variables": ("toolkit.reports.render", "template_variables"),
     "Agency": ("toolkit.core.agencies", "Agency"),
+    "ImportOptions": ("toolkit.importing.importer", "Options"),
+    "import_report": ("toolkit.importing.importer", "import_report"),
+    "Imported": ("toolkit.importing.model", "Imported"),
+    "write_audit": ("toolkit.importing.output", "write_audit"),
+    "write_return": ("toolkit.importing.output", "write_return"),
+    "find_reports": ("toolkit.importing.sources", "find_reports"),
     **{
         name: ("toolkit.workbook.mailing", name)
         for name in (
