@@ -17,7 +17,7 @@ from toolkit.collection.merge import merge_returns
 from toolkit.collection.model import FATES, Collection, Entry
 from toolkit.collection.outputs import write_outputs
 from toolkit.collection.readback import verify_collection
-from toolkit.forms.spec import Form
+from toolkit.forms.spec import Form, get_form
 from toolkit.reading.guards import DEFAULT_LIMITS, Limits
 from toolkit.reading.interpret import COLLECTION, RETURN, interpret, kind_of, read_metadata, read_workbook
 from toolkit.reports.batch import render_all
@@ -27,6 +27,7 @@ from toolkit.workbook.mailing import check_agency, check_year, read_agency_list,
 
 __all__ = [
     "COLLECTION",
+    "DEFAULT_LIMITS",
     "FATES",
     "RETURN",
     "Collection",
@@ -38,6 +39,7 @@ __all__ = [
     "check_or_refuse",
     "check_return",
     "check_year",
+    "get_form",
     "is_collection",
     "lint_template",
     "merge_exit_code",

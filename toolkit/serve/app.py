@@ -1,0 +1,121 @@
+"""The ASGI application: routes, sessions, security headers, the check pool's life, error pages."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import secrets
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from toolkit.core.fileio import atomic_write_bytes
+from toolkit.serve import agency_pages, api, collect, office_pages
+from toolkit.serve.db import open_database
+from toolkit.serve.records import ServiceError
+from toolkit.serve.store import FileStore, StoreError
+from toolkit.serve.web import MB, LoginRequired, Service, error_answer, login_redirect
+
+STATIC = Path(__file__).parent / "static"
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+class SecurityHeaders:
+    """Every answer: CSP without inline script, no referrer (a link's token never leaks), no framing;
+    pages of a link are not cached."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        private = not scope["path"].startswith("/static/")
+
+        async def with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", [])) + HEADERS
+                if private:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def secret_key(data: Path) -> str:
+    """The session key, made once per data folder (shared by every worker using the folder)."""
+    path = data / "secret.key"
+    if not path.exists():
+        atomic_write_bytes(path, secrets.token_hex(32).encode())
+        os.chmod(path, 0o600)
+    return path.read_text().strip()
+
+
+def _handlers():
+    async def service_error(request: Request, exc: ServiceError) -> Response:
+        return error_answer(request, str(exc), exc.http_status)
+
+    async def store_error(request: Request, exc: StoreError) -> Response:
+        return error_answer(request, str(exc), exc.http_status)
+
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        return login_redirect(request)
+
+    async def missing(request: Request, exc) -> Response:
+        return error_answer(request, "页面不存在", getattr(exc, "status_code", 404))
+
+    return {ServiceError: service_error, StoreError: store_error, LoginRequired: login_required, 404: missing, 405: missing}
+
+
+def create_app(data: str | Path, db: str | None = None, max_upload_mb: float = 20, check_workers: int | None = None, secure_cookies: bool = False) -> Starlette:
+    data = Path(data)
+    data.mkdir(parents=True, exist_ok=True)
+    engine = open_database(data, db)
+    store = FileStore(data)
+    service = Service(engine, store, data, int(max_upload_mb * MB), secure_cookies)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        single = engine.dialect.name == "sqlite"  # one process owns the folder: leftovers are all stale
+        store.remove_partial(older_than=0 if single else 3600)
+        if single:
+            collect.recover(engine)
+        service.pool = ProcessPoolExecutor(check_workers or os.cpu_count() or 2, mp_context=multiprocessing.get_context("forkserver"))
+        try:
+            yield
+        finally:
+            service.pool.shutdown(wait=True, cancel_futures=True)
+            engine.dispose()
+
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(SessionMiddleware, secret_key=secret_key(data), session_cookie="toolkit_session", same_site="strict", https_only=secure_cookies, max_age=12 * 3600),
+    ]
+    routes = [*agency_pages.routes, *office_pages.routes, *api.routes, Mount("/static", StaticFiles(directory=STATIC), name="static")]
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=_handlers(), lifespan=lifespan)
+    app.state.service = service
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """For `uvicorn --factory toolkit.serve.app:app_from_environment` (several workers): TOOLKIT_DATA, TOOLKIT_DB."""
+    return create_app(os.environ["TOOLKIT_DATA"], os.environ.get("TOOLKIT_DB") or None, float(os.environ.get("TOOLKIT_MAX_UPLOAD_MB", "20")))

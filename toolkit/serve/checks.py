@@ -1,0 +1,42 @@
+"""The checks, run in the app's process pool: the same code as `toolkit check`, through toolkit.pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from toolkit.pipeline import annotate, check_or_refuse, is_collection, render_report
+
+
+def _values(ret) -> dict[str, str]:
+    values = {f"值:{k}": str(v) for k, v in ret.values.items()}
+    values.update({f"基本信息:{k}": v for k, v in ret.fields.items()})
+    values.update({f"文字:{k}": v for k, v in ret.texts.items()})
+    return values
+
+
+def check_upload(path: str) -> dict:
+    """What the service keeps of one check: status, problems exactly as `check --json`, who and which year the
+    file says it is for, and its values (for the diff of two uploads)."""
+    ret = check_or_refuse(path)
+    readable = ret.status != "unreadable"
+    return {
+        "status": ret.status,
+        "errors": len(ret.errors),
+        "warnings": len(ret.warnings),
+        "problems": [p.to_dict() for p in ret.problems],
+        "agency": (ret.metadata.get("agency") or ret.agency or "") if readable else "",
+        "year": ret.year if readable else None,
+        "form_id": ret.form_id,
+        "collection": readable and is_collection(ret),
+        "values": _values(ret) if readable else {},
+    }
+
+
+def annotated_copy(path: str, out: str) -> str:
+    """The upload with its problems marked (fill + 批注), as `toolkit check --annotate` makes it."""
+    annotate(check_or_refuse(path), Path(out))
+    return out
+
+
+def word_report(path: str) -> bytes:
+    return render_report(check_or_refuse(path))
