@@ -52,6 +52,7 @@ def migrate(engine: Engine) -> None:
 
 
 def open_database(data: Path, db: str | None = None) -> Engine:
+    data.mkdir(parents=True, exist_ok=True)
     engine = make_engine(database_url(data, db))
     migrate(engine)
     return engine

@@ -1,0 +1,69 @@
+"""Test helper for the web service: a data folder with a round, an office account, returns to upload."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from filling import complete_fields, complete_texts, fill_workbook
+from starlette.testclient import TestClient
+
+from toolkit.forms.spec import get_form
+from toolkit.serve.accounts import add_user
+from toolkit.serve.app import create_app
+from toolkit.serve.db import open_database
+from toolkit.serve.records import create_round
+
+FORM = get_form("gov-info-2021")
+YEAR = 2024
+PASSWORD = "correct horse 1"
+HOSTILE_NAME = '<script>alert("x")</script>局'
+
+
+@dataclass
+class Site:
+    data: Path
+    round_id: int
+    tokens: dict[str, str]  # agency name -> token
+    agency_ids: dict[str, int]
+    client: TestClient
+    folder: Path = field(default=Path("."))
+
+    def upload(self, name: str, data: bytes, filename: str = "表.xlsx", **kw):
+        return self.client.post(f"/a/{self.tokens[name]}/uploads", files={"file": (filename, data)}, **kw)
+
+    def office(self) -> tuple[str, str]:
+        return ("科员", PASSWORD)
+
+
+def return_bytes(folder: Path, agency: str, year: int = YEAR, values: dict | None = None, name: str = "r.xlsx") -> bytes:
+    """A filled return of `agency`: every input 0 (a clean return) unless `values` says otherwise."""
+    path = folder / name
+    base = {c.id: 0 for c in FORM.input_cells}
+    fill_workbook(FORM, path, {**base, **(values or {})}, complete_texts(FORM), complete_fields(), agency=agency, year=year)
+    return path.read_bytes()
+
+
+WARNING_VALUES = {"t2_1.rules.issued": "5"}  # a number stored as text: a warning (text_number)
+ERROR_VALUES = {"t2_1.rules.issued": -3}  # a negative count: an error
+
+
+def make_round(data: Path, names: list[str], deadline: str | None = None, db: str | None = None):
+    engine = open_database(data, db)
+    with engine.begin() as conn:
+        round_id, made = create_round(conn, FORM.id, YEAR, deadline, [(n, f"联系人{i}", f"0954-{i}") for i, n in enumerate(names)], "test")
+        add_user(conn, "科员", PASSWORD)
+    engine.dispose()
+    return round_id, {m[1]: m[4] for m in made}, {m[1]: m[0] for m in made}
+
+
+def xlsx_file(data: bytes):
+    return io.BytesIO(data)
+
+
+def open_site(tmp_path: Path, names: list[str], deadline: str | None = None, db: str | None = None, **app_options):
+    data = tmp_path / "data"
+    round_id, tokens, ids = make_round(data, names, deadline, db)
+    client = TestClient(create_app(data, db, check_workers=1, **app_options), base_url="http://testserver")
+    return Site(data, round_id, tokens, ids, client, tmp_path)
