@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import warnings
+
 from filling import complete_fields, complete_texts, fill_workbook
-from starlette.testclient import TestClient
+
+with warnings.catch_warnings():  # Starlette would rather have httpx2; httpx works the same for these tests
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 from toolkit.forms.spec import get_form
 from toolkit.serve.accounts import add_user
@@ -67,3 +73,20 @@ def open_site(tmp_path: Path, names: list[str], deadline: str | None = None, db:
     round_id, tokens, ids = make_round(data, names, deadline, db)
     client = TestClient(create_app(data, db, check_workers=1, **app_options), base_url="http://testserver")
     return Site(data, round_id, tokens, ids, client, tmp_path)
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def log_in(client, name: str = "科员", password: str = PASSWORD):
+    token = csrf_of(client.get("/login").text)
+    return client.post("/login", data={"name": name, "password": password, "csrf": token, "next": "/office"}, follow_redirects=False)
+
+
+def submit_clean(site: Site, name: str, folder: Path) -> int:
+    """Upload a clean return of `name` and submit it: the upload id."""
+    upload = site.upload(name, return_bytes(folder, name, name=f"{name}.xlsx")).json()
+    r = site.client.post(f"/a/{site.tokens[name]}/submit", json={"upload_id": upload["upload_id"], "explanations": {}})
+    assert r.status_code == 201, r.text
+    return upload["upload_id"]

@@ -110,7 +110,7 @@ def annotated(request: Request) -> Response:
     out = service.store.derived / "annotated" / f"{row['sha256']}.xlsx"
     if not out.exists():
         out.parent.mkdir(exist_ok=True)
-        service.pool.submit(annotated_copy, str(service.store.path(row["sha256"])), str(out)).result()
+        service.run_sync(annotated_copy, str(service.store.path(row["sha256"])), str(out))
     name = safe_filename(f"{agency['name']}_{agency['year']}年_第{row['id']}次上传_批注", ".xlsx")
     return download(out, name, XLSX)
 
@@ -176,7 +176,7 @@ def report(request: Request) -> Response:
         if status["state"] != "approved":
             return error_answer(request, "报表通过审核后才能下载 Word 报告", 409)
         row = upload_of(conn, agency["id"], status["submission"]["upload_id"])
-    data = service.pool.submit(word_report, str(service.store.path(row["sha256"]))).result()
+    data = service.run_sync(word_report, str(service.store.path(row["sha256"])))
     with service.engine.begin() as conn:
         log(conn, f"agency:{agency['id']}", "report_downloaded", agency["round_id"], agency["id"])
     return download(data, safe_filename(f"{agency['name']}{agency['year']}年政府信息公开工作年度报告", ".docx"), DOCX)

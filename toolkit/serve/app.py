@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import secrets
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -91,7 +89,7 @@ def create_app(data: str | Path, db: str | None = None, max_upload_mb: float = 2
     data.mkdir(parents=True, exist_ok=True)
     engine = open_database(data, db)
     store = FileStore(data)
-    service = Service(engine, store, data, int(max_upload_mb * MB), secure_cookies)
+    service = Service(engine, store, data, int(max_upload_mb * MB), secure_cookies, check_workers or os.cpu_count() or 2)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -99,7 +97,7 @@ def create_app(data: str | Path, db: str | None = None, max_upload_mb: float = 2
         store.remove_partial(older_than=0 if single else 3600)
         if single:
             collect.recover(engine)
-        service.pool = ProcessPoolExecutor(check_workers or os.cpu_count() or 2, mp_context=multiprocessing.get_context("forkserver"))
+        service.pool = service.new_pool()
         try:
             yield
         finally:

@@ -3,7 +3,6 @@ stored durably, checked in the pool, compared with the link's agency and year, a
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -118,7 +117,7 @@ async def accept(service, agency: Mapping[str, Any], incoming: Incoming, filenam
 
     result = await run_in_threadpool(earlier)
     if result is None:
-        result = await asyncio.get_running_loop().run_in_executor(service.pool, check_upload, path)
+        result = await service.run(check_upload, path)
         result["refusal"] = refusal_of(agency, result)
 
     def record():

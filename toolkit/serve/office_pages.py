@@ -50,9 +50,9 @@ async def login(request: Request) -> Response:
 
     user = await run_in_threadpool(attempt)
     if user == "limited":
-        return page(request, "login.html", status=429, next=target, message="登录失败次数过多，请 15 分钟后再试")
+        return page(request, "login.html", code=429, next=target, message="登录失败次数过多，请 15 分钟后再试")
     if user is None:
-        return page(request, "login.html", status=401, next=target, message="账号或密码不正确")
+        return page(request, "login.html", code=401, next=target, message="账号或密码不正确")
     request.session.clear()
     request.session["user_id"] = user["id"]
     return RedirectResponse(target, status_code=303)
@@ -189,7 +189,7 @@ def office_annotated(request: Request) -> Response:
     out = service.store.derived / "annotated" / f"{row['sha256']}.xlsx"
     if not out.exists():
         out.parent.mkdir(exist_ok=True)
-        service.pool.submit(annotated_copy, str(service.store.path(row["sha256"])), str(out)).result()
+        service.run_sync(annotated_copy, str(service.store.path(row["sha256"])), str(out))
     return download(out, safe_filename(f"{agency['name']}_第{row['id']}次上传_批注", ".xlsx"), XLSX)
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import multiprocessing
 import binascii
 import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -34,8 +37,28 @@ class Service:
     data: Path
     max_upload: int = 20 * MB
     secure_cookies: bool = False
+    check_workers: int = 2
     pool: Executor | None = None
     jinja: Environment = field(init=False)
+
+    async def run(self, fn, *args):
+        """fn(*args) in the check pool; a pool broken by a worker's death (out of memory, killed) is replaced once."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self.pool, fn, *args)
+        except BrokenProcessPool:
+            self.pool = self.new_pool()
+            return await loop.run_in_executor(self.pool, fn, *args)
+
+    def run_sync(self, fn, *args):
+        try:
+            return self.pool.submit(fn, *args).result()
+        except BrokenProcessPool:
+            self.pool = self.new_pool()
+            return self.pool.submit(fn, *args).result()
+
+    def new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.check_workers, mp_context=multiprocessing.get_context("forkserver"))
 
     def __post_init__(self):
         self.jinja = Environment(loader=PackageLoader("toolkit.serve", "templates"), autoescape=select_autoescape(default=True))
@@ -51,12 +74,12 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+def page(request: Request, name: str, code: int = 200, **context: Any) -> HTMLResponse:
     """A page (or, for htmx, the fragment named in the context) rendered with escaping on."""
     service = service_of(request)
     context.setdefault("csrf", csrf_token(request) if "session" in request.scope else "")
     html = service.jinja.get_template(name).render(request=request, **context)
-    return HTMLResponse(html, status_code=status)
+    return HTMLResponse(html, status_code=code)
 
 
 def wants_html(request: Request) -> bool:
@@ -70,7 +93,7 @@ def is_htmx(request: Request) -> bool:
 
 def error_answer(request: Request, message: str, status: int) -> Response:
     if "text/html" in request.headers.get("accept", ""):
-        return page(request, "error.html", status=status, message=message)
+        return page(request, "error.html", code=status, message=message)
     return JSONResponse({"error": message}, status_code=status)
 
 
