@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import warnings
 
 from filling import complete_fields, complete_texts, fill_workbook
 
@@ -58,7 +57,9 @@ ERROR_VALUES = {"t2_1.rules.issued": -3}  # a negative count: an error
 def make_round(data: Path, names: list[str], deadline: str | None = None, db: str | None = None):
     engine = open_database(data, db)
     with engine.begin() as conn:
-        round_id, made = create_round(conn, FORM.id, YEAR, deadline, [(n, f"联系人{i}", f"0954-{i}") for i, n in enumerate(names)], "test")
+        round_id, made = create_round(
+            conn, FORM.id, YEAR, deadline, [(n, f"联系人{i}", f"0954-{i}") for i, n in enumerate(names)], "test"
+        )
         add_user(conn, "科员", PASSWORD)
     engine.dispose()
     return round_id, {m[1]: m[4] for m in made}, {m[1]: m[0] for m in made}
@@ -81,7 +82,9 @@ def csrf_of(html: str) -> str:
 
 def log_in(client, name: str = "科员", password: str = PASSWORD):
     token = csrf_of(client.get("/login").text)
-    return client.post("/login", data={"name": name, "password": password, "csrf": token, "next": "/office"}, follow_redirects=False)
+    return client.post(
+        "/login", data={"name": name, "password": password, "csrf": token, "next": "/office"}, follow_redirects=False
+    )
 
 
 def submit_clean(site: Site, name: str, folder: Path) -> int:

@@ -15,13 +15,30 @@ from toolkit.serve.tables import agencies, links, rounds, users
 
 def _run(*args: str, stdin: str = ""):
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    return subprocess.run([sys.executable, "-m", "toolkit", *args], input=stdin, capture_output=True, text=True, check=False, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "toolkit", *args], input=stdin, capture_output=True, text=True, check=False, env=env
+    )
 
 
 def test_round_create_writes_one_link_per_agency_and_prints_the_round_id_last(tmp_path):
-    (tmp_path / "名单.csv").write_text("机关名称,联系人,联系电话\n甲局,张三,0954-1\n乙局,李四,0954-2\n甲局,张三,0954-1\n", encoding="utf-8")
+    (tmp_path / "名单.csv").write_text(
+        "机关名称,联系人,联系电话\n甲局,张三,0954-1\n乙局,李四,0954-2\n甲局,张三,0954-1\n", encoding="utf-8"
+    )
     data, out = tmp_path / "data", tmp_path / "links.csv"
-    args = ["round", "create", "--data", str(data), "--year", "2024", "--agencies", str(tmp_path / "名单.csv"), "--deadline", "2025-01-31", "--links", str(out)]
+    args = [
+        "round",
+        "create",
+        "--data",
+        str(data),
+        "--year",
+        "2024",
+        "--agencies",
+        str(tmp_path / "名单.csv"),
+        "--deadline",
+        "2025-01-31",
+        "--links",
+        str(out),
+    ]
     r = _run(*args, "--base-url", "https://ti.example.gov.cn/")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().splitlines()[-1] == "1"
@@ -32,7 +49,11 @@ def test_round_create_writes_one_link_per_agency_and_prints_the_round_id_last(tm
     assert all(len(t) >= 40 for t in tokens) and len(set(tokens)) == 2
     engine = create_engine(f"sqlite:///{data / 'toolkit.db'}")
     with engine.connect() as conn:
-        assert conn.execute(select(rounds.c.year, rounds.c.deadline, rounds.c.form_id)).one() == (2024, "2025-01-31", "gov-info-2021")
+        assert conn.execute(select(rounds.c.year, rounds.c.deadline, rounds.c.form_id)).one() == (
+            2024,
+            "2025-01-31",
+            "gov-info-2021",
+        )
         assert conn.execute(select(agencies.c.name).order_by(agencies.c.position)).scalars().all() == ["甲局", "乙局"]
         stored = conn.execute(select(links.c.token_hash)).scalars().all()
     assert not set(tokens) & set(stored)
@@ -42,7 +63,16 @@ def test_round_create_writes_one_link_per_agency_and_prints_the_round_id_last(tm
 
 def test_round_create_refuses_bad_input_in_one_chinese_line(tmp_path):
     (tmp_path / "a.txt").write_text("甲局\n", encoding="utf-8")
-    base = ["round", "create", "--data", str(tmp_path / "d"), "--agencies", str(tmp_path / "a.txt"), "--links", str(tmp_path / "l.csv")]
+    base = [
+        "round",
+        "create",
+        "--data",
+        str(tmp_path / "d"),
+        "--agencies",
+        str(tmp_path / "a.txt"),
+        "--links",
+        str(tmp_path / "l.csv"),
+    ]
     r = _run(*base, "--year", "2024", "--deadline", "2025-02-30")
     assert r.returncode == 2 and "不是有效的日期" in r.stderr and "Traceback" not in r.stderr
     r = _run(*base, "--year", "二〇二四年x")

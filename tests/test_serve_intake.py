@@ -9,7 +9,7 @@ import sys
 
 import openpyxl
 import pytest
-from serve_support import ERROR_VALUES, WARNING_VALUES, open_site, return_bytes
+from serve_support import ERROR_VALUES, WARNING_VALUES, log_in, open_site, return_bytes
 from sqlalchemy import create_engine, select, text
 
 from toolkit.serve.tables import blobs, events, uploads
@@ -25,7 +25,9 @@ def site(tmp_path):
 
 
 def _check_json(tmp_path, path):
-    out = subprocess.run([sys.executable, "-m", "toolkit", "check", "--json", str(path)], capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "toolkit", "check", "--json", str(path)], capture_output=True, text=True, check=False
+    )
     return json.loads(out.stdout)["files"][0]["problems"]
 
 
@@ -91,7 +93,9 @@ def test_an_upload_past_the_limit_is_refused_while_streaming_and_nothing_is_kept
                 yield b"y" * 10_000
             yield b"\r\n" + boundary + b"--\r\n"
 
-        r = site.client.post(f"/a/{site.tokens[A]}/uploads", content=chunks(), headers={"content-type": "multipart/form-data; boundary=b0undary"})
+        r = site.client.post(
+            f"/a/{site.tokens[A]}/uploads", content=chunks(), headers={"content-type": "multipart/form-data; boundary=b0undary"}
+        )
         assert r.status_code == 413
     assert not list((site.data / "files").rglob("*.xlsx")) and not list((site.data / "tmp").iterdir())
 
@@ -105,10 +109,15 @@ def test_submit_blocks_errors_and_needs_a_note_for_each_warning(site, tmp_path):
     r = site.client.post(f"/a/{site.tokens[A]}/submit", json={"upload_id": warned["upload_id"], "explanations": {}})
     assert r.status_code == 422 and "说明" in r.json()["error"]
     key = "text_number@二、主动公开!B5"
-    r = site.client.post(f"/a/{site.tokens[A]}/submit", json={"upload_id": warned["upload_id"], "explanations": {key: "规章实际为 5 件"}})
+    r = site.client.post(
+        f"/a/{site.tokens[A]}/submit", json={"upload_id": warned["upload_id"], "explanations": {key: "规章实际为 5 件"}}
+    )
     assert r.status_code == 201
     page = site.client.get(f"/a/{site.tokens[A]}", headers={"accept": "application/json"}).json()
     assert page["state"] == "submitted"
+    log_in(site.client)
+    office = site.client.get(f"/office/rounds/{site.round_id}/agencies/{site.agency_ids[A]}").text
+    assert "<td>规章实际为 5 件</td>" in office and "数字以文本形式保存" in office
 
 
 def test_annotated_copy_marks_the_problem_cell(site, tmp_path):

@@ -48,10 +48,18 @@ def test_a_form_without_its_csrf_token_is_refused(site, tmp_path):
     submit_clean(site, A, tmp_path)
     assert log_in(site.client).status_code == 303
     agency_id = site.agency_ids[A]
-    r = site.client.post(f"/office/rounds/{site.round_id}/reviews", data={"agency": agency_id, "decision": "approve"}, headers={"accept": "text/html"})
+    r = site.client.post(
+        f"/office/rounds/{site.round_id}/reviews",
+        data={"agency": agency_id, "decision": "approve"},
+        headers={"accept": "text/html"},
+    )
     assert r.status_code == 403 and "CSRF" in r.text
     token = csrf_of(site.client.get(f"/office/rounds/{site.round_id}").text)
-    r = site.client.post(f"/office/rounds/{site.round_id}/reviews", data={"agency": agency_id, "decision": "approve", "csrf": token}, follow_redirects=False)
+    r = site.client.post(
+        f"/office/rounds/{site.round_id}/reviews",
+        data={"agency": agency_id, "decision": "approve", "csrf": token},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
 
 
@@ -59,11 +67,20 @@ def test_board_states_late_and_return_comment_seen_by_the_agency(site, tmp_path)
     site.upload(B, return_bytes(tmp_path, B, values=ERROR_VALUES))
     submit_clean(site, A, tmp_path)
     submit_clean(site, C, tmp_path)
-    r = site.client.post(f"/api/rounds/{site.round_id}/reviews", json={"agency": A, "decision": "return", "comment": "第二项数据请<核实>"}, auth=BASIC)
+    r = site.client.post(
+        f"/api/rounds/{site.round_id}/reviews",
+        json={"agency": A, "decision": "return", "comment": "第二项数据请<核实>"},
+        auth=BASIC,
+    )
     assert r.status_code == 201
-    r = site.client.post(f"/api/rounds/{site.round_id}/reviews", json={"agency": C, "decision": "approve", "comment": ""}, auth=BASIC)
+    r = site.client.post(
+        f"/api/rounds/{site.round_id}/reviews", json={"agency": C, "decision": "approve", "comment": ""}, auth=BASIC
+    )
     assert r.status_code == 201
-    states = {x["agency"]: (x["state"], x["late"], x["comment"]) for x in site.client.get(f"/api/rounds/{site.round_id}/status", auth=BASIC).json()}
+    states = {
+        x["agency"]: (x["state"], x["late"], x["comment"])
+        for x in site.client.get(f"/api/rounds/{site.round_id}/status", auth=BASIC).json()
+    }
     assert states == {A: ("returned", True, "第二项数据请<核实>"), B: ("uploaded", True, ""), C: ("approved", True, "")}
     page = site.client.get(f"/a/{site.tokens[A]}").text
     assert "管理部门已退回" in page and "第二项数据请&lt;核实&gt;" in page
@@ -77,7 +94,9 @@ def test_board_states_late_and_return_comment_seen_by_the_agency(site, tmp_path)
 
 def test_return_needs_a_comment_and_approval_locks_the_agencys_uploads(site, tmp_path):
     submit_clean(site, A, tmp_path)
-    r = site.client.post(f"/api/rounds/{site.round_id}/reviews", json={"agency": A, "decision": "return", "comment": " "}, auth=BASIC)
+    r = site.client.post(
+        f"/api/rounds/{site.round_id}/reviews", json={"agency": A, "decision": "return", "comment": " "}, auth=BASIC
+    )
     assert r.status_code == 422 and "反馈意见" in r.json()["error"]
     site.client.post(f"/api/rounds/{site.round_id}/reviews", json={"agency": A, "decision": "approve"}, auth=BASIC)
     r = site.upload(A, return_bytes(tmp_path, A))
@@ -96,7 +115,11 @@ def test_bulk_review_from_the_board(site, tmp_path):
     log_in(site.client)
     token = csrf_of(site.client.get(f"/office/rounds/{site.round_id}").text)
     ids = [site.agency_ids[A], site.agency_ids[B], site.agency_ids[C]]  # C has not submitted: it is skipped
-    r = site.client.post(f"/office/rounds/{site.round_id}/reviews", data={"agency": ids, "decision": "approve", "csrf": token}, follow_redirects=False)
+    r = site.client.post(
+        f"/office/rounds/{site.round_id}/reviews",
+        data={"agency": ids, "decision": "approve", "csrf": token},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and "1%20" in r.headers["location"]
     states = {x["agency"]: x["state"] for x in site.client.get(f"/api/rounds/{site.round_id}/status", auth=BASIC).json()}
     assert states == {A: "approved", B: "approved", C: "not_returned"}
@@ -108,7 +131,10 @@ def test_chase_list_csv_and_printable_page(site, tmp_path):
     r = site.client.get(f"/office/rounds/{site.round_id}/chase.csv")
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert rows[0] == ["机关名称", "联系人", "联系电话", "状态", "逾期", "最近上传"]
-    assert [(x[0], x[1], x[2], x[3], x[4]) for x in rows[1:]] == [(B, "联系人1", "0954-1", "未报送", "是"), (C, "联系人2", "0954-2", "未报送", "是")]
+    assert [(x[0], x[1], x[2], x[3], x[4]) for x in rows[1:]] == [
+        (B, "联系人1", "0954-1", "未报送", "是"),
+        (C, "联系人2", "0954-2", "未报送", "是"),
+    ]
     page = site.client.get(f"/office/rounds/{site.round_id}/chase").text
     assert "催报名单" in page and "0954-2" in page and A not in page
 

@@ -47,7 +47,9 @@ def test_bad_and_revoked_links_get_the_same_404_everywhere(site, tmp_path):
     data = return_bytes(tmp_path, A)
     upload_id = site.upload(A, data).json()["upload_id"]
     old = site.tokens[A]
-    r = site.client.post(f"/api/rounds/{site.round_id}/agencies/{site.agency_ids[A]}/link", json={"action": "reissue"}, auth=BASIC)
+    r = site.client.post(
+        f"/api/rounds/{site.round_id}/agencies/{site.agency_ids[A]}/link", json={"action": "reissue"}, auth=BASIC
+    )
     new = r.json()["link"].rsplit("/", 1)[1]
     assert site.client.get(f"/a/{new}").status_code == 200
     answers = set()
@@ -96,7 +98,9 @@ def test_office_routes_refuse_another_rounds_agency_and_upload(tmp_path):
         with engine.begin() as conn:
             round2, made = records.create_round(conn, "gov-info-2021", 2024, None, [(B, "", "")], "test")
         token_b, agency_b = made[0][4], made[0][0]
-        upload_b = site.client.post(f"/a/{token_b}/uploads", files={"file": ("b.xlsx", return_bytes(tmp_path, B))}).json()["upload_id"]
+        upload_b = site.client.post(f"/a/{token_b}/uploads", files={"file": ("b.xlsx", return_bytes(tmp_path, B))}).json()[
+            "upload_id"
+        ]
         submit = site.client.post(f"/a/{token_b}/submit", json={"upload_id": upload_b, "explanations": {}})
         assert submit.status_code == 201
         log_in(site.client)
@@ -125,12 +129,20 @@ def _no_raw_script(html: str) -> None:
 def test_agency_names_and_uploaded_texts_are_escaped_everywhere(site, tmp_path):
     token = site.tokens[HOSTILE_NAME]
     data = return_bytes(tmp_path, HOSTILE_NAME, values={"t2_1.rules.issued": "5"})
-    site.client.post(f"/a/{token}/uploads", files={"file": ('<img src=x onerror=alert(1)>.xlsx', data)})
+    site.client.post(f"/a/{token}/uploads", files={"file": ("<img src=x onerror=alert(1)>.xlsx", data)})
     submit_clean(site, A, tmp_path)
     pages = [site.client.get(f"/a/{token}").text]
     log_in(site.client)
     r = site.round_id
-    pages += [site.client.get(u).text for u in (f"/office/rounds/{r}", f"/office/rounds/{r}/chase", f"/office/rounds/{r}/agencies/{site.agency_ids[HOSTILE_NAME]}", "/office")]
+    pages += [
+        site.client.get(u).text
+        for u in (
+            f"/office/rounds/{r}",
+            f"/office/rounds/{r}/chase",
+            f"/office/rounds/{r}/agencies/{site.agency_ids[HOSTILE_NAME]}",
+            "/office",
+        )
+    ]
     for html in pages:
         _no_raw_script(html)
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;局" in pages[0] and "&lt;script&gt;" in pages[1]
@@ -150,7 +162,11 @@ def test_login_redirects_only_inside_the_office_and_logins_are_logged(site):
     from serve_support import csrf_of
 
     token = csrf_of(site.client.get("/login").text)
-    r = site.client.post("/login", data={"name": "科员", "password": PASSWORD, "csrf": token, "next": "//evil.example/office"}, follow_redirects=False)
+    r = site.client.post(
+        "/login",
+        data={"name": "科员", "password": PASSWORD, "csrf": token, "next": "//evil.example/office"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/office"
     token = csrf_of(site.client.get("/login").text)
     assert site.client.post("/login", data={"name": "科员", "password": "x", "csrf": "forged"}).status_code == 403

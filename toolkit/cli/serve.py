@@ -35,7 +35,14 @@ def _engine(data: Path, db: str | None):
 @click.option("--db", help=DB_HELP)
 @click.option("--host", default="127.0.0.1", show_default=True, help="监听地址")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="端口")
-@click.option("--max-upload", type=click.FloatRange(0.01, 1024), default=20, show_default=True, metavar="MB", help="单个上传文件的大小上限（MB）")
+@click.option(
+    "--max-upload",
+    type=click.FloatRange(0.01, 1024),
+    default=20,
+    show_default=True,
+    metavar="MB",
+    help="单个上传文件的大小上限（MB）",
+)
 @click.option("--secure-cookies", is_flag=True, help="登录 Cookie 只经 HTTPS 发送（部署在 HTTPS 反向代理之后时使用）")
 @handled
 def serve_command(data: Path, db: str | None, host: str, port: int, max_upload: float, secure_cookies: bool) -> None:
@@ -91,7 +98,12 @@ def _deadline(ctx, param, value: str | None) -> str | None:
 @click.option("--db", help=DB_HELP)
 @click.option("--form", "form_name", help="表式标识（默认为当前表式）")
 @click.option("--year", required=True, help="报告年度，如 2024")
-@click.option("--agencies", type=click.Path(path_type=Path), required=True, help="机关名单：每行一个的文本文件，或含“机关名称”列的 CSV（可含“联系人”“联系电话”列）")
+@click.option(
+    "--agencies",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="机关名单：每行一个的文本文件，或含“机关名称”列的 CSV（可含“联系人”“联系电话”列）",
+)
 @click.option("--deadline", callback=_deadline, help="截止日期 YYYY-MM-DD（北京时间当日结束；逾期仍可报送，会标记逾期）")
 @click.option("--links", "links_out", type=click.Path(path_type=Path), required=True, help="写出各机关填报链接的 CSV 文件")
 @click.option("--base-url", default="http://127.0.0.1:8000", show_default=True, help="链接的开头（网站对外的地址）")

@@ -29,7 +29,9 @@ def add_user(conn: Connection, name: str, password: str) -> int:
         raise UserError(f"密码太短：至少 {MIN_PASSWORD} 个字符")
     if conn.execute(select(users.c.id).where(users.c.name == name)).first():
         raise UserError(f"账号“{name}”已存在")
-    user_id = conn.execute(insert(users).values(name=name, password_hash=_hasher.hash(password), created_at=now())).inserted_primary_key[0]
+    user_id = conn.execute(
+        insert(users).values(name=name, password_hash=_hasher.hash(password), created_at=now())
+    ).inserted_primary_key[0]
     log(conn, "cli", "user_added", subject=name)
     return user_id
 

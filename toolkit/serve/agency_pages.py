@@ -37,7 +37,13 @@ def _context(request: Request, agency: Mapping[str, Any]) -> dict[str, Any]:
     with service_of(request).engine.connect() as conn:
         status = state_of(conn, agency)
         history = [_upload_view(u) for u in uploads_of(conn, agency["id"])]
-    return {"agency": agency, "status": status, "uploads": history, "latest": history[0] if history else None, "token": request.path_params["token"]}
+    return {
+        "agency": agency,
+        "status": status,
+        "uploads": history,
+        "latest": history[0] if history else None,
+        "token": request.path_params["token"],
+    }
 
 
 def agency_page(request: Request) -> Response:
@@ -56,7 +62,10 @@ def agency_page(request: Request) -> Response:
                 "state": s["state"],
                 "late": s["late"],
                 "comment": s["review"]["comment"] if s["review"] else "",
-                "uploads": [{"upload_id": u["id"], "sha256": u["sha256"], "status": u["status"], "received_at": u["received_at"]} for u in context["uploads"]],
+                "uploads": [
+                    {"upload_id": u["id"], "sha256": u["sha256"], "status": u["status"], "received_at": u["received_at"]}
+                    for u in context["uploads"]
+                ],
             }
         )
     return page(request, "agency.html", **context)
@@ -75,7 +84,9 @@ async def upload(request: Request) -> Response:
         answer = await accept(service, agency, incoming, filename)
     except TooLarge:
         limit = service.max_upload // (1024 * 1024)
-        return error_answer(request, f"文件太大：超过 {limit} MB 的上限（一份填好的报表通常只有几十 KB），未保存；请确认选择的是填报表格", 413)
+        return error_answer(
+            request, f"文件太大：超过 {limit} MB 的上限（一份填好的报表通常只有几十 KB），未保存；请确认选择的是填报表格", 413
+        )
     except ServiceError as e:
         return error_answer(request, str(e), e.http_status)
     except asyncio.CancelledError:
@@ -153,7 +164,7 @@ async def _submission(request: Request) -> tuple[int, dict[str, Any]]:
         except ValueError:
             raise ServiceError("请求内容不是有效的 JSON", 400) from None
         if not isinstance(body, dict) or not isinstance(body.get("explanations", {}), dict):
-            raise ServiceError("请求应为 {\"upload_id\": …, \"explanations\": {…}}", 400)
+            raise ServiceError('请求应为 {"upload_id": …, "explanations": {…}}', 400)
         raw_id, explanations = body.get("upload_id"), body.get("explanations") or {}
     else:
         form = await request.form(max_files=0, max_fields=2000)

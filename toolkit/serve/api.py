@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from toolkit.serve import collect
-from toolkit.serve.office_pages import _round, collection_zip, review_many
+from toolkit.serve.office_pages import round_of, collection_zip, review_many
 from toolkit.serve.records import ServiceError, agency_by_name, agency_row, issue_link, revoke_link, uploads_of
 from toolkit.serve.tables import rounds
 from toolkit.serve.web import office_user, office_write, service_of
@@ -22,7 +22,9 @@ def rounds_list(request: Request) -> Response:
     office_user(request)
     with service_of(request).engine.connect() as conn:
         rows = conn.execute(select(rounds).order_by(rounds.c.id)).mappings()
-        return JSONResponse([{"id": r["id"], "form_id": r["form_id"], "year": r["year"], "deadline": r["deadline"]} for r in rows])
+        return JSONResponse(
+            [{"id": r["id"], "form_id": r["form_id"], "year": r["year"], "deadline": r["deadline"]} for r in rows]
+        )
 
 
 def _last_upload(row) -> dict | None:
@@ -34,7 +36,7 @@ def _last_upload(row) -> dict | None:
 
 def status(request: Request) -> Response:
     office_user(request)
-    rnd = _round(request)
+    rnd = round_of(request)
     with service_of(request).engine.connect() as conn:
         rows = board(conn, rnd["id"], rnd["deadline"])
     return JSONResponse(
@@ -55,7 +57,7 @@ def status(request: Request) -> Response:
 async def reviews(request: Request) -> Response:
     """`{"agency": 名称 or id, "decision": "approve"|"return", "comment": …}`, or `"agencies": [...]` for many."""
     user, body = await office_write(request)
-    rnd = _round(request)
+    rnd = round_of(request)
     wanted = body.get("agencies") if isinstance(body.get("agencies"), list) else [body.get("agency")]
     service = service_of(request)
 
@@ -70,7 +72,9 @@ async def reviews(request: Request) -> Response:
         return ids
 
     ids = await run_in_threadpool(resolve)
-    results = await run_in_threadpool(review_many, service, rnd["id"], ids, str(body.get("decision", "")), str(body.get("comment") or ""), user)
+    results = await run_in_threadpool(
+        review_many, service, rnd["id"], ids, str(body.get("decision", "")), str(body.get("comment") or ""), user
+    )
     if len(results) == 1 and not results[0]["ok"]:
         raise ServiceError(results[0]["error"], 409 if "审核" in results[0]["error"] or "提交" in results[0]["error"] else 422)
     return JSONResponse({"results": results}, status_code=201)
@@ -79,21 +83,29 @@ async def reviews(request: Request) -> Response:
 def collection(request: Request) -> Response:
     """The zip of the latest collection when it is made from today's approved returns; else one is started (202)."""
     user = office_user(request)
-    rnd = _round(request)
+    rnd = round_of(request)
     service = service_of(request)
     job = collect.latest_job(service.engine, rnd["id"])
-    fresh = job is not None and job["state"] == "done" and json.loads(job["uploads"]) == collect.current(service.engine, rnd["id"], rnd["deadline"])
+    fresh = (
+        job is not None
+        and job["state"] == "done"
+        and json.loads(job["uploads"]) == collect.current(service.engine, rnd["id"], rnd["deadline"])
+    )
     if fresh:
         return collection_zip(request)
     if job is None or job["state"] != "running":
         collect.start(service.engine, service.store, service.pool, rnd, f"user:{user['name']}")
         job = collect.latest_job(service.engine, rnd["id"])
-    return JSONResponse({"state": job["state"], "done": job["done"], "total": job["total"], "error": job["error"]}, status_code=202, headers={"Retry-After": "2"})
+    return JSONResponse(
+        {"state": job["state"], "done": job["done"], "total": job["total"], "error": job["error"]},
+        status_code=202,
+        headers={"Retry-After": "2"},
+    )
 
 
 def uploads(request: Request) -> Response:
     office_user(request)
-    rnd = _round(request)
+    rnd = round_of(request)
     with service_of(request).engine.connect() as conn:
         agency = agency_row(conn, rnd["id"], request.path_params["agency_id"])
         if agency is None:
@@ -101,7 +113,16 @@ def uploads(request: Request) -> Response:
         rows = uploads_of(conn, agency["id"])
     return JSONResponse(
         [
-            {"upload_id": u["id"], "sha256": u["sha256"], "size": u["size"], "filename": u["filename"], "received_at": u["received_at"], "status": u["status"], "refused": u["refusal"], "problems": json.loads(u["problems"])}
+            {
+                "upload_id": u["id"],
+                "sha256": u["sha256"],
+                "size": u["size"],
+                "filename": u["filename"],
+                "received_at": u["received_at"],
+                "status": u["status"],
+                "refused": u["refusal"],
+                "problems": json.loads(u["problems"]),
+            }
             for u in rows
         ]
     )
@@ -110,7 +131,7 @@ def uploads(request: Request) -> Response:
 async def link(request: Request) -> Response:
     """`{"action": "reissue"|"revoke"}`: a new link (shown once) or none."""
     user, body = await office_write(request)
-    rnd = _round(request)
+    rnd = round_of(request)
     action = body.get("action")
     with service_of(request).engine.begin() as conn:
         agency = agency_row(conn, rnd["id"], request.path_params["agency_id"])

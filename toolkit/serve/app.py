@@ -84,7 +84,13 @@ def _handlers():
     return {ServiceError: service_error, StoreError: store_error, LoginRequired: login_required, 404: missing, 405: missing}
 
 
-def create_app(data: str | Path, db: str | None = None, max_upload_mb: float = 20, check_workers: int | None = None, secure_cookies: bool = False) -> Starlette:
+def create_app(
+    data: str | Path,
+    db: str | None = None,
+    max_upload_mb: float = 20,
+    check_workers: int | None = None,
+    secure_cookies: bool = False,
+) -> Starlette:
     data = Path(data)
     data.mkdir(parents=True, exist_ok=True)
     engine = open_database(data, db)
@@ -106,9 +112,21 @@ def create_app(data: str | Path, db: str | None = None, max_upload_mb: float = 2
 
     middleware = [
         Middleware(SecurityHeaders),
-        Middleware(SessionMiddleware, secret_key=secret_key(data), session_cookie="toolkit_session", same_site="strict", https_only=secure_cookies, max_age=12 * 3600),
+        Middleware(
+            SessionMiddleware,
+            secret_key=secret_key(data),
+            session_cookie="toolkit_session",
+            same_site="strict",
+            https_only=secure_cookies,
+            max_age=12 * 3600,
+        ),
     ]
-    routes = [*agency_pages.routes, *office_pages.routes, *api.routes, Mount("/static", StaticFiles(directory=STATIC), name="static")]
+    routes = [
+        *agency_pages.routes,
+        *office_pages.routes,
+        *api.routes,
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=_handlers(), lifespan=lifespan)
     app.state.service = service
     return app
@@ -116,4 +134,6 @@ def create_app(data: str | Path, db: str | None = None, max_upload_mb: float = 2
 
 def app_from_environment() -> Starlette:
     """For `uvicorn --factory toolkit.serve.app:app_from_environment` (several workers): TOOLKIT_DATA, TOOLKIT_DB."""
-    return create_app(os.environ["TOOLKIT_DATA"], os.environ.get("TOOLKIT_DB") or None, float(os.environ.get("TOOLKIT_MAX_UPLOAD_MB", "20")))
+    return create_app(
+        os.environ["TOOLKIT_DATA"], os.environ.get("TOOLKIT_DB") or None, float(os.environ.get("TOOLKIT_MAX_UPLOAD_MB", "20"))
+    )

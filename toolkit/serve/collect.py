@@ -95,7 +95,9 @@ def _run(engine: Engine, store: FileStore, executor: Executor, rnd: dict, job_id
         paths, names = _inputs(engine, store, work / "inputs", upload_ids)
         tell = _progress(engine, job_id)
         form = get_form(rnd["form_id"])
-        c = merge_returns(paths, form=form, agency_order=names, year=rnd["year"], executor=executor if paths else None, progress=tell)
+        c = merge_returns(
+            paths, form=form, agency_order=names, year=rnd["year"], executor=executor if paths else None, progress=tell
+        )
         written = write_outputs(c, work / "out", executor, progress=tell)
         with atomic_output(zip_path(store, job_id)) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
             for path in written:
@@ -120,5 +122,7 @@ def recover(engine: Engine) -> None:
     """Jobs a dead process left running are failed (started again from the page)."""
     with engine.begin() as conn:
         conn.execute(
-            update(collections).where(collections.c.state == "running").values(state="failed", error="服务重启，任务中断", finished_at=now())
+            update(collections)
+            .where(collections.c.state == "running")
+            .values(state="failed", error="服务重启，任务中断", finished_at=now())
         )

@@ -21,7 +21,18 @@ from toolkit.serve.accounts import authenticate, rate_limited
 from toolkit.serve.checks import annotated_copy
 from toolkit.serve.records import ServiceError, agency_row, issue_link, log, revoke_link, round_row, upload_of, uploads_of
 from toolkit.serve.tables import rounds, submissions
-from toolkit.serve.web import XLSX, check_csrf, client_ip, download, error_answer, is_htmx, office_user, office_write, page, service_of
+from toolkit.serve.web import (
+    XLSX,
+    check_csrf,
+    client_ip,
+    download,
+    error_answer,
+    is_htmx,
+    office_user,
+    office_write,
+    page,
+    service_of,
+)
 from toolkit.serve.workflow import STATES, board, counts, review, state_of, warning_keys
 
 
@@ -72,7 +83,7 @@ def rounds_page(request: Request) -> Response:
     return page(request, "office_rounds.html", user=user, rounds=rows)
 
 
-def _round(request: Request) -> Mapping[str, Any]:
+def round_of(request: Request) -> Mapping[str, Any]:
     with service_of(request).engine.connect() as conn:
         rnd = round_row(conn, request.path_params["round_id"])
     if rnd is None:
@@ -93,7 +104,7 @@ def _filtered(rows: list[dict], params) -> list[dict]:
 
 def board_page(request: Request) -> Response:
     user = office_user(request)
-    rnd = _round(request)
+    rnd = round_of(request)
     with service_of(request).engine.connect() as conn:
         rows = board(conn, rnd["id"], rnd["deadline"])
     shown = _filtered(rows, request.query_params)
@@ -104,7 +115,7 @@ def board_page(request: Request) -> Response:
 
 def _chase_rows(request: Request) -> tuple[Mapping[str, Any], list[dict]]:
     office_user(request)
-    rnd = _round(request)
+    rnd = round_of(request)
     with service_of(request).engine.connect() as conn:
         rows = board(conn, rnd["id"], rnd["deadline"])
     return rnd, [r for r in rows if r["state"] in ("not_returned", "uploaded", "returned")]
@@ -117,7 +128,9 @@ def chase_csv(request: Request) -> Response:
     writer.writerow(["机关名称", "联系人", "联系电话", "状态", "逾期", "最近上传"])
     for r in rows:
         last = r["last_upload"]["received_at"] if r["last_upload"] else ""
-        writer.writerow([_cell(r["name"]), _cell(r["contact"]), _cell(r["phone"]), r["state_text"], "是" if r["late"] else "", last])
+        writer.writerow(
+            [_cell(r["name"]), _cell(r["contact"]), _cell(r["phone"]), r["state_text"], "是" if r["late"] else "", last]
+        )
     name = f"催报名单_{rnd['year']}年度_第{rnd['id']}轮.csv"
     return download(("\ufeff" + out.getvalue()).encode("utf-8"), name, "text/csv; charset=utf-8")
 
@@ -141,7 +154,7 @@ def _diff(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> list[tupl
 
 def agency_page(request: Request) -> Response:
     user = office_user(request)
-    rnd = _round(request)
+    rnd = round_of(request)
     service = service_of(request)
     with service.engine.connect() as conn:
         agency = agency_row(conn, rnd["id"], request.path_params["agency_id"])
@@ -149,13 +162,29 @@ def agency_page(request: Request) -> Response:
             raise ServiceError("这个轮次中没有这个机关", 404)
         status = state_of(conn, {**agency, "deadline": rnd["deadline"]})
         history = uploads_of(conn, agency["id"])
-        subs = list(conn.execute(select(submissions).where(submissions.c.agency_id == agency["id"]).order_by(submissions.c.id.desc())).mappings())
+        subs = list(
+            conn.execute(
+                select(submissions).where(submissions.c.agency_id == agency["id"]).order_by(submissions.c.id.desc())
+            ).mappings()
+        )
         pick = {int(request.query_params[k]) for k in ("a", "b") if request.query_params.get(k, "").isdigit()}
         chosen = {u["id"]: u for u in history if u["id"] in pick}
     a, b = (chosen.get(int(request.query_params.get(k, 0) or 0)) for k in ("a", "b"))
     views = [{**dict(u), "problem_list": json.loads(u["problems"])} for u in history]
-    explanations = [{**dict(s), "items": _explained(s, history)} for s in subs]
-    return page(request, "office_agency.html", user=user, round=rnd, agency=agency, status=status, uploads=views, diff=_diff(a, b), a=a, b=b, submissions=explanations)
+    explanations = [{**dict(s), "notes": _explained(s, history)} for s in subs]
+    return page(
+        request,
+        "office_agency.html",
+        user=user,
+        round=rnd,
+        agency=agency,
+        status=status,
+        uploads=views,
+        diff=_diff(a, b),
+        a=a,
+        b=b,
+        submissions=explanations,
+    )
 
 
 def _explained(submission: Mapping[str, Any], history: list) -> list[tuple[str, str]]:
@@ -167,7 +196,7 @@ def _explained(submission: Mapping[str, Any], history: list) -> list[tuple[str, 
 
 def _upload_for_office(request: Request):
     office_user(request)
-    rnd = _round(request)
+    rnd = round_of(request)
     with service_of(request).engine.connect() as conn:
         agency = agency_row(conn, rnd["id"], request.path_params["agency_id"])
         row = upload_of(conn, agency["id"], request.path_params["upload_id"]) if agency else None
@@ -178,7 +207,9 @@ def _upload_for_office(request: Request):
 
 def original_file(request: Request) -> Response:
     agency, row = _upload_for_office(request)
-    return download(service_of(request).store.path(row["sha256"]), safe_filename(f"{agency['name']}_第{row['id']}次上传", ".xlsx"), XLSX)
+    return download(
+        service_of(request).store.path(row["sha256"]), safe_filename(f"{agency['name']}_第{row['id']}次上传", ".xlsx"), XLSX
+    )
 
 
 def office_annotated(request: Request) -> Response:
@@ -210,7 +241,7 @@ def review_many(service, round_id: int, agency_ids: list[int], decision: str, co
 
 async def reviews_form(request: Request) -> Response:
     user, form = await office_write(request)
-    rnd = _round(request)
+    rnd = round_of(request)
     ids = [int(x) for x in form.getlist("agency") if str(x).isdigit()]
     if not ids:
         raise ServiceError("请先勾选要审核的机关", 422)
@@ -221,12 +252,14 @@ async def reviews_form(request: Request) -> Response:
         raise ServiceError(failed[0]["error"], 409)
     back = str(form.get("back", ""))
     target = back if back.startswith(f"/office/rounds/{rnd['id']}") and "//" not in back else f"/office/rounds/{rnd['id']}"
-    return RedirectResponse(target + ("?notice=" + quote(f"{len(failed)} 个机关未能审核（未提交或已审核）") if failed else ""), status_code=303)
+    return RedirectResponse(
+        target + ("?notice=" + quote(f"{len(failed)} 个机关未能审核（未提交或已审核）") if failed else ""), status_code=303
+    )
 
 
 async def link_form(request: Request) -> Response:
     user, form = await office_write(request)
-    rnd = _round(request)
+    rnd = round_of(request)
     action = str(form.get("action", ""))
     with service_of(request).engine.begin() as conn:
         agency = agency_row(conn, rnd["id"], request.path_params["agency_id"])
@@ -245,7 +278,7 @@ async def link_form(request: Request) -> Response:
 
 async def collection_start(request: Request) -> Response:
     user, _ = await office_write(request)
-    rnd = _round(request)
+    rnd = round_of(request)
     service = service_of(request)
     await run_in_threadpool(collect.start, service.engine, service.store, service.pool, rnd, f"user:{user['name']}")
     if is_htmx(request):
@@ -255,14 +288,14 @@ async def collection_start(request: Request) -> Response:
 
 def collection_status(request: Request) -> Response:
     office_user(request)
-    rnd = _round(request)
+    rnd = round_of(request)
     job = collect.latest_job(service_of(request).engine, rnd["id"])
     return page(request, "_collection.html", round=rnd, job=job)
 
 
 def collection_zip(request: Request) -> Response:
     user = office_user(request)
-    rnd = _round(request)
+    rnd = round_of(request)
     service = service_of(request)
     job = collect.latest_job(service.engine, rnd["id"])
     if job is None or job["state"] != "done":

@@ -27,7 +27,9 @@ class ServiceError(UserError):
         self.http_status = http_status
 
 
-def log(conn: Connection, actor: str, kind: str, round_id=None, agency_id=None, subject: str = "", ip: str = "", **detail) -> None:
+def log(
+    conn: Connection, actor: str, kind: str, round_id=None, agency_id=None, subject: str = "", ip: str = "", **detail
+) -> None:
     """Append one event; the log is only ever appended to."""
     conn.execute(
         insert(events).values(
@@ -98,9 +100,13 @@ def agency_by_token(conn: Connection, token: str) -> Mapping[str, Any] | None:
 # ---------------------------------------------------------------- rounds
 
 
-def create_round(conn: Connection, form_id: str, year: int, deadline: str | None, people: Iterable[tuple[str, str, str]], actor: str):
+def create_round(
+    conn: Connection, form_id: str, year: int, deadline: str | None, people: Iterable[tuple[str, str, str]], actor: str
+):
     """A new round with its agencies (name, contact, phone): (round id, [(agency id, name, contact, phone, token)])."""
-    round_id = conn.execute(insert(rounds).values(form_id=form_id, year=year, deadline=deadline, created_at=now())).inserted_primary_key[0]
+    round_id = conn.execute(
+        insert(rounds).values(form_id=form_id, year=year, deadline=deadline, created_at=now())
+    ).inserted_primary_key[0]
     log(conn, actor, "round_created", round_id, form_id=form_id, year=year, deadline=deadline)
     made = []
     for position, (name, contact, phone) in enumerate(people):
@@ -128,7 +134,9 @@ def agency_by_name(conn: Connection, round_id: int, name: str) -> Mapping[str, A
 # ---------------------------------------------------------------- uploads
 
 
-def record_upload(conn: Connection, agency: Mapping[str, Any], sha: str, size: int, filename: str, result: Mapping[str, Any]) -> tuple[int, int | None]:
+def record_upload(
+    conn: Connection, agency: Mapping[str, Any], sha: str, size: int, filename: str, result: Mapping[str, Any]
+) -> tuple[int, int | None]:
     """One upload row (and the blob's row the first time its content is seen): (upload id, earlier identical upload)."""
     if conn.execute(select(blobs.c.sha256).where(blobs.c.sha256 == sha)).first() is None:
         conn.execute(insert(blobs).values(sha256=sha, size=size, stored_at=now()))
@@ -154,7 +162,16 @@ def record_upload(conn: Connection, agency: Mapping[str, Any], sha: str, size: i
         )
     ).inserted_primary_key[0]
     kind = "upload_duplicate" if earlier else "upload"
-    log(conn, f"agency:{agency['id']}", kind, agency["round_id"], agency["id"], upload_id=upload_id, sha256=sha, status=result["status"])
+    log(
+        conn,
+        f"agency:{agency['id']}",
+        kind,
+        agency["round_id"],
+        agency["id"],
+        upload_id=upload_id,
+        sha256=sha,
+        status=result["status"],
+    )
     return upload_id, earlier
 
 

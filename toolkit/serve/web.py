@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import multiprocessing
 import binascii
 import hmac
+import multiprocessing
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -193,4 +193,8 @@ async def office_write(request: Request) -> tuple[Mapping[str, Any], Mapping[str
 def login_redirect(request: Request) -> Response:
     if "text/html" in request.headers.get("accept", "") and request.method == "GET":
         return RedirectResponse("/login?next=" + quote(request.url.path), status_code=303)
-    return JSONResponse({"error": "需要登录：请使用管理部门账号（HTTP Basic 或登录页面）"}, status_code=401, headers={"WWW-Authenticate": 'Basic realm="toolkit", charset="UTF-8"'})
+    return JSONResponse(
+        {"error": "需要登录：请使用管理部门账号（HTTP Basic 或登录页面）"},
+        status_code=401,
+        headers={"WWW-Authenticate": 'Basic realm="toolkit", charset="UTF-8"'},
+    )

@@ -85,7 +85,9 @@ def review(conn: Connection, round_id: int, agency_id: int, decision: str, comme
     if _latest_reviews(conn, [latest["id"]]).get(latest["id"]):
         raise ServiceError("该机关最近一次提交已审核过；待其重新提交后再审核", 409)
     review_id = conn.execute(
-        insert(reviews).values(submission_id=latest["id"], decision=decision, comment=comment, user_id=user["id"], reviewed_at=now())
+        insert(reviews).values(
+            submission_id=latest["id"], decision=decision, comment=comment, user_id=user["id"], reviewed_at=now()
+        )
     ).inserted_primary_key[0]
     log(conn, f"user:{user['name']}", f"review_{decision}", round_id, agency_id, submission_id=latest["id"], comment=comment)
     return review_id
