@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import uuid
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from filling import complete_fields, complete_texts, fill_workbook
 
 with warnings.catch_warnings():  # Starlette would rather have httpx2; httpx works the same for these tests
@@ -17,10 +20,33 @@ with warnings.catch_warnings():  # Starlette would rather have httpx2; httpx wor
 from toolkit.forms.spec import get_form
 from toolkit.serve.accounts import add_user
 from toolkit.serve.app import create_app
-from toolkit.serve.db import open_database
+from toolkit.serve.db import database_url, make_engine, open_database
 from toolkit.serve.records import create_round
 
 FORM = get_form("gov-info-2021")
+PG = os.environ.get("TOOLKIT_TEST_PG", "")  # postgresql://user@127.0.0.1:port/postgres: the suite runs on PostgreSQL too
+DATABASES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param(
+        "postgresql",
+        id="postgresql",
+        marks=pytest.mark.skipif(not PG, reason="TOOLKIT_TEST_PG is not set (.ci/run starts PostgreSQL and sets it)"),
+    ),
+]
+
+
+def fresh_database(kind: str) -> str | None:
+    """None for SQLite in the data folder; for PostgreSQL a new empty database on the TOOLKIT_TEST_PG server."""
+    if kind == "sqlite":
+        return None
+    import psycopg
+
+    name = f"toolkit_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return PG.rsplit("/", 1)[0] + "/" + name
+
+
 YEAR = 2024
 PASSWORD = "correct horse 1"
 HOSTILE_NAME = '<script>alert("x")</script>局'
@@ -34,6 +60,10 @@ class Site:
     agency_ids: dict[str, int]
     client: TestClient
     folder: Path = field(default=Path("."))
+    db: str | None = None
+
+    def engine(self):
+        return make_engine(database_url(self.data, self.db))
 
     def upload(self, name: str, data: bytes, filename: str = "表.xlsx", **kw):
         return self.client.post(f"/a/{self.tokens[name]}/uploads", files={"file": (filename, data)}, **kw)
@@ -73,7 +103,7 @@ def open_site(tmp_path: Path, names: list[str], deadline: str | None = None, db:
     data = tmp_path / "data"
     round_id, tokens, ids = make_round(data, names, deadline, db)
     client = TestClient(create_app(data, db, check_workers=1, **app_options), base_url="http://testserver")
-    return Site(data, round_id, tokens, ids, client, tmp_path)
+    return Site(data, round_id, tokens, ids, client, tmp_path, db)
 
 
 def csrf_of(html: str) -> str:

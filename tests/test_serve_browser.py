@@ -127,7 +127,7 @@ def _submit_by_api(base: str, token: str, data: bytes) -> None:
 
 
 def test_office_returns_one_approves_another_and_downloads_the_collection(server, browser, tmp_path):
-    base, round_id, tokens, ids = server
+    base, _, tokens, _ = server
     _submit_by_api(base, tokens[A], return_bytes(tmp_path, A, values={"t2_1.rules.issued": 6}, name="a.xlsx"))
     _submit_by_api(base, tokens[B], return_bytes(tmp_path, B, name="b.xlsx"))
     page = browser.new_page(accept_downloads=True, locale="zh-CN")

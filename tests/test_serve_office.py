@@ -10,15 +10,25 @@ import zipfile
 
 import openpyxl
 import pytest
-from serve_support import ERROR_VALUES, PASSWORD, csrf_of, log_in, open_site, return_bytes, submit_clean
+from serve_support import (
+    DATABASES,
+    ERROR_VALUES,
+    PASSWORD,
+    csrf_of,
+    fresh_database,
+    log_in,
+    open_site,
+    return_bytes,
+    submit_clean,
+)
 
 A, B, C = "甲局", "乙局", "丙局"
 BASIC = ("科员", PASSWORD)
 
 
-@pytest.fixture
-def site(tmp_path):
-    s = open_site(tmp_path, [A, B, C], deadline="2000-01-31")
+@pytest.fixture(params=DATABASES)
+def site(tmp_path, request):
+    s = open_site(tmp_path, [A, B, C], deadline="2000-01-31", db=fresh_database(request.param))
     with s.client:
         yield s
 

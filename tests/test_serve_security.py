@@ -6,8 +6,8 @@ import hmac
 import re
 
 import pytest
-from serve_support import HOSTILE_NAME, PASSWORD, log_in, open_site, return_bytes, submit_clean
-from sqlalchemy import create_engine, select
+from serve_support import DATABASES, HOSTILE_NAME, PASSWORD, fresh_database, log_in, open_site, return_bytes, submit_clean
+from sqlalchemy import select
 
 from toolkit.serve import records
 from toolkit.serve.db import open_database
@@ -17,9 +17,9 @@ A, B = "甲局", "乙局"
 BASIC = ("科员", PASSWORD)
 
 
-@pytest.fixture
-def site(tmp_path):
-    s = open_site(tmp_path, [A, B, HOSTILE_NAME])
+@pytest.fixture(params=DATABASES)
+def site(tmp_path, request):
+    s = open_site(tmp_path, [A, B, HOSTILE_NAME], db=fresh_database(request.param))
     with s.client:
         yield s
 
@@ -69,9 +69,10 @@ def test_tokens_are_compared_in_constant_time_and_stored_only_as_hashes(site, mo
     site.client.get("/a/" + "z" * 43)
     site.client.get(f"/a/{site.tokens[A]}")
     assert len(compared) == 2  # the unknown token too
-    raw = (site.data / "toolkit.db").read_bytes() + b"".join(p.read_bytes() for p in site.data.glob("toolkit.db-*"))
-    assert all(t.encode() not in raw for t in site.tokens.values())
-    engine = create_engine(f"sqlite:///{site.data / 'toolkit.db'}")
+    if site.db is None:
+        raw = (site.data / "toolkit.db").read_bytes() + b"".join(p.read_bytes() for p in site.data.glob("toolkit.db-*"))
+        assert all(t.encode() not in raw for t in site.tokens.values())
+    engine = site.engine()
     with engine.connect() as conn:
         hashes = conn.execute(select(links.c.token_hash)).scalars().all()
         assert sorted(hashes) == sorted(records.token_hash(t) for t in site.tokens.values())
@@ -91,10 +92,12 @@ def test_an_agency_never_reaches_another_agencys_upload(site, tmp_path):
     assert states[B] == "uploaded" and states[A] == "not_returned"
 
 
-def test_office_routes_refuse_another_rounds_agency_and_upload(tmp_path):
-    site = open_site(tmp_path, [A])
+@pytest.mark.parametrize("kind", DATABASES)
+def test_office_routes_refuse_another_rounds_agency_and_upload(tmp_path, kind):
+    db = fresh_database(kind)
+    site = open_site(tmp_path, [A], db=db)
     with site.client:
-        engine = open_database(site.data)
+        engine = open_database(site.data, db)
         with engine.begin() as conn:
             round2, made = records.create_round(conn, "gov-info-2021", 2024, None, [(B, "", "")], "test")
         token_b, agency_b = made[0][4], made[0][0]
@@ -170,7 +173,7 @@ def test_login_redirects_only_inside_the_office_and_logins_are_logged(site):
     assert r.status_code == 303 and r.headers["location"] == "/office"
     token = csrf_of(site.client.get("/login").text)
     assert site.client.post("/login", data={"name": "科员", "password": "x", "csrf": "forged"}).status_code == 403
-    engine = create_engine(f"sqlite:///{site.data / 'toolkit.db'}")
+    engine = site.engine()
     with engine.connect() as conn:
         kinds = conn.execute(select(events.c.kind, events.c.subject).where(events.c.kind.like("login%"))).all()
     assert ("login", "科员") in kinds

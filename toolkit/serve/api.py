@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from toolkit.serve import collect
-from toolkit.serve.office_pages import round_of, collection_zip, review_many
+from toolkit.serve.office_pages import collection_zip, review_many, round_of
 from toolkit.serve.records import ServiceError, agency_by_name, agency_row, issue_link, revoke_link, uploads_of
 from toolkit.serve.tables import rounds
 from toolkit.serve.web import office_user, office_write, service_of
