@@ -6,7 +6,6 @@ import asyncio
 import base64
 import binascii
 import hmac
-import multiprocessing
 import secrets
 from collections.abc import Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -21,6 +20,7 @@ from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from toolkit.core.batch import worker_pool
 from toolkit.serve.accounts import authenticate, rate_limited, user_by_id
 from toolkit.serve.clock import shown
 from toolkit.serve.records import ServiceError
@@ -58,7 +58,11 @@ class Service:
             return self.pool.submit(fn, *args).result()
 
     def new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.check_workers, mp_context=multiprocessing.get_context("forkserver"))
+        """Workers started at once (forked before the server's threads exist), dying with the server."""
+        pool = worker_pool(self.check_workers)
+        for future in [pool.submit(int) for _ in range(self.check_workers * 2)]:
+            future.result()
+        return pool
 
     def __post_init__(self):
         self.jinja = Environment(loader=PackageLoader("toolkit.serve", "templates"), autoescape=select_autoescape(default=True))
