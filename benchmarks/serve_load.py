@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import io
 import json
 import os
 import socket
@@ -25,7 +24,6 @@ import tempfile
 import threading
 import time
 import uuid
-import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,37 +31,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import httpx  # noqa: E402
+from serve_support import for_agency, seed_return  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from toolkit.serve.db import database_url, make_engine, open_database  # noqa: E402
 from toolkit.serve.records import create_round  # noqa: E402
 from toolkit.serve.tables import uploads  # noqa: E402
-
-PLACEHOLDER = "负载测试机关0000"
-
-
-def seed_return(folder: Path) -> bytes:
-    """One filled, clean return of PLACEHOLDER (every agency's file is this one with its own name)."""
-    from serve_support import return_bytes
-
-    return return_bytes(folder, PLACEHOLDER)
-
-
-def _forms(name: str) -> list[bytes]:
-    """The name as UTF-8 and as XML character references (how openpyxl writes inline strings)."""
-    return [name.encode(), "".join(ch if ch.isascii() else f"&#{ord(ch)};" for ch in name).encode()]
-
-
-def for_agency(seed: bytes, name: str) -> bytes:
-    """The seed with the agency's name (same length) in every XML part: its own file, its own sha256."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(seed)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            for old, new in zip(_forms(PLACEHOLDER), _forms(name), strict=True):
-                data = data.replace(old, new)
-            dst.writestr(info, data)
-    return out.getvalue()
 
 
 def fresh_pg(url: str) -> str:

@@ -7,6 +7,7 @@ import os
 import re
 import uuid
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,3 +124,28 @@ def submit_clean(site: Site, name: str, folder: Path) -> int:
     r = site.client.post(f"/a/{site.tokens[name]}/submit", json={"upload_id": upload["upload_id"], "explanations": {}})
     assert r.status_code == 201, r.text
     return upload["upload_id"]
+
+
+PLACEHOLDER = "负载测试机关0000"
+
+
+def seed_return(folder: Path) -> bytes:
+    """One filled, clean return of PLACEHOLDER: many agencies' files are this one with their own names."""
+    return return_bytes(folder, PLACEHOLDER, name="seed.xlsx")
+
+
+def _spelled(name: str) -> list[bytes]:
+    """The name as UTF-8 and as XML character references (how openpyxl writes inline strings)."""
+    return [name.encode(), "".join(ch if ch.isascii() else f"&#{ord(ch)};" for ch in name).encode()]
+
+
+def for_agency(seed: bytes, name: str) -> bytes:
+    """The seed with another agency's name of the same length (负载测试机关0001…) in every part: a distinct file."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(seed)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            for old, new in zip(_spelled(PLACEHOLDER), _spelled(name), strict=True):
+                data = data.replace(old, new)
+            dst.writestr(info, data)
+    return out.getvalue()

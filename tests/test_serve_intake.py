@@ -50,7 +50,7 @@ def test_the_file_is_stored_unchanged_under_its_sha256_and_an_identical_upload_i
     stored = site.data / "files" / first["sha256"][:2] / f"{first['sha256']}.xlsx"
     assert stored.read_bytes() == data
     assert len(list((site.data / "files").rglob("*.xlsx"))) == 1
-    assert not list((site.data / "tmp").iterdir())
+    assert not list((site.data / "files" / ".incoming").iterdir())
     engine = site.engine()
     with engine.connect() as conn:
         assert conn.execute(select(blobs.c.sha256)).scalars().all() == [first["sha256"]]
@@ -98,7 +98,7 @@ def test_an_upload_past_the_limit_is_refused_while_streaming_and_nothing_is_kept
             f"/a/{site.tokens[A]}/uploads", content=chunks(), headers={"content-type": "multipart/form-data; boundary=b0undary"}
         )
         assert r.status_code == 413
-    assert not list((site.data / "files").rglob("*.xlsx")) and not list((site.data / "tmp").iterdir())
+    assert not list((site.data / "files").rglob("*.xlsx")) and not list((site.data / "files" / ".incoming").iterdir())
 
 
 def test_submit_blocks_errors_and_needs_a_note_for_each_warning(site, tmp_path):

@@ -7,6 +7,7 @@ import os
 import secrets
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -78,10 +79,28 @@ def _handlers():
     async def login_required(request: Request, exc: LoginRequired) -> Response:
         return login_redirect(request)
 
+    async def database_down(request: Request, exc: OperationalError) -> Response:
+        return error_answer(request, "服务器的数据库暂时不可用，本次操作未完成（已保存的数据不受影响）；请稍后重试", 503)
+
+    async def internal(request: Request, exc: Exception) -> Response:
+        return error_answer(
+            request,
+            "服务器内部错误（这是 toolkit 的缺陷，不是您的文件或操作有误），本次操作未完成；请稍后重试并告知管理部门",
+            500,
+        )
+
     async def missing(request: Request, exc) -> Response:
         return error_answer(request, "页面不存在", getattr(exc, "status_code", 404))
 
-    return {ServiceError: service_error, StoreError: store_error, LoginRequired: login_required, 404: missing, 405: missing}
+    return {
+        ServiceError: service_error,
+        StoreError: store_error,
+        LoginRequired: login_required,
+        OperationalError: database_down,
+        404: missing,
+        405: missing,
+        500: internal,
+    }
 
 
 def create_app(

@@ -102,11 +102,13 @@ class Incoming:
 
 
 class FileStore:
-    """DATA/files/ab/abcdef….xlsx by content; DATA/tmp for files still arriving; DATA/derived for copies we make."""
+    """DATA/files/ab/abcdef….xlsx by content; DATA/files/.incoming for files still arriving (the same file
+    system, so the rename is atomic even when files/ is a mount of its own); DATA/derived for copies we make."""
 
     def __init__(self, root: Path):
         self.root = root
-        self.files, self.tmp, self.derived = root / "files", root / "tmp", root / "derived"
+        self.files, self.derived = root / "files", root / "derived"
+        self.tmp = self.files / ".incoming"
         for folder in (self.files, self.tmp, self.derived):
             folder.mkdir(parents=True, exist_ok=True)
 
