@@ -150,6 +150,7 @@ def main() -> None:
     server = start_server(data, db, port)
     memory = PeakMemory(server.pid)
     memory.start()
+    load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     results = asyncio.run(burst(f"http://127.0.0.1:{port}", files, args.in_flight))
     elapsed = time.perf_counter() - t0
@@ -175,6 +176,7 @@ def main() -> None:
         "accepted": sum(1 for r in results if r[0] == 201 and r[2].get("status") == "accepted"),
         "peak_rss_mb": round(memory.peak / 2**20, 1),
         "cpus": os.cpu_count(),
+        "load_average_before": round(load_before, 2),  # other work on the machine: figures vary with it
         **verify(data, db, results),
     }
     for key, value in figures.items():

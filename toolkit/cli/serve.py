@@ -53,7 +53,7 @@ def serve_command(data: Path, db: str | None, host: str, port: int, max_upload: 
 
     _engine(data, db).dispose()  # a clear message before uvicorn starts
     click.echo(f"填报网站：http://{host}:{port}/ （管理部门登录：http://{host}:{port}/login；按 Ctrl-C 停止）")
-    uvicorn.run(create_app(data, db, max_upload, secure_cookies=secure_cookies), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(data, db, max_upload, secure_cookies=secure_cookies), host=host, port=port, log_level="warning", timeout_keep_alive=30)
 
 
 @main.group("round")

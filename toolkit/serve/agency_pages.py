@@ -3,13 +3,12 @@ the token first and only ever looks at that agency's own uploads."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
@@ -71,15 +70,19 @@ def agency_page(request: Request) -> Response:
     return page(request, "agency.html", **context)
 
 
+def _not_locked(service, agency: Mapping[str, Any]) -> None:
+    with service.engine.connect() as conn:
+        if state_of(conn, agency)["state"] == "approved":
+            raise ServiceError("本机关的报表已通过审核，不能再上传；如需更正请联系管理部门", 409)
+
+
 async def upload(request: Request) -> Response:
     agency = await run_in_threadpool(_agency, request)
     if agency is None:
         return not_found(request)
     service = service_of(request)
     try:
-        with service.engine.connect() as conn:
-            if state_of(conn, agency)["state"] == "approved":
-                raise ServiceError("本机关的报表已通过审核，不能再上传；如需更正请联系管理部门", 409)
+        await run_in_threadpool(_not_locked, service, agency)
         incoming, filename = await receive(request, lambda: service.store.incoming(service.max_upload), service.max_upload)
         answer = await accept(service, agency, incoming, filename)
     except TooLarge:
@@ -89,8 +92,8 @@ async def upload(request: Request) -> Response:
         )
     except ServiceError as e:
         return error_answer(request, str(e), e.http_status)
-    except asyncio.CancelledError:
-        raise
+    except ClientDisconnect:  # the uploader went away mid-file: the partial file is already removed
+        return Response(status_code=400)
     status = 422 if "refused" in answer else 201
     if "refused" in answer:
         answer["error"] = answer["refused"]
@@ -146,7 +149,7 @@ async def submit_upload(request: Request) -> Response:
         upload_id, explanations = await _submission(request)
 
         def do():
-            with service_of(request).engine.begin() as conn:
+            with service_of(request).writing() as conn:
                 return submit(conn, agency, upload_id, explanations)
 
         submission_id = await run_in_threadpool(do)

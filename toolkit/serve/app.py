@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from toolkit.core.fileio import atomic_write_bytes
 from toolkit.serve import agency_pages, api, collect, office_pages
+from toolkit.serve.checks import warm_up
 from toolkit.serve.db import open_database
 from toolkit.serve.records import ServiceError
 from toolkit.serve.store import FileStore, StoreError
@@ -122,6 +123,7 @@ def create_app(
         store.remove_partial(older_than=0 if single else 3600)
         if single:
             collect.recover(engine)
+        warm_up(store.derived)
         service.pool = service.new_pool()
         try:
             yield

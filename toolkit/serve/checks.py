@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from toolkit.pipeline import annotate, check_or_refuse, is_collection, render_report
+from toolkit.pipeline import annotate, check_or_refuse, get_form, is_collection, render_report, write_template
+
+FORM_IDS = ("gov-info-2021", "gov-info-2019")
 
 
 def _values(ret) -> dict[str, str]:
@@ -30,6 +32,16 @@ def check_upload(path: str) -> dict:
         "collection": readable and is_collection(ret),
         "values": _values(ret) if readable else {},
     }
+
+
+def warm_up(folder: Path) -> None:
+    """Check one generated template of every built-in form in this process, so that forms, layouts and rules are
+    loaded once here and inherited by the forked check workers (the first agencies do not wait for it)."""
+    for form_id in FORM_IDS:
+        path = folder / f"warm-up-{form_id}.xlsx"
+        write_template(get_form(form_id), "预热", 2024, path)
+        check_upload(str(path))
+        path.unlink(missing_ok=True)
 
 
 def annotated_copy(path: str, out: str) -> str:

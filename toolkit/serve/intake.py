@@ -121,7 +121,7 @@ async def accept(service, agency: Mapping[str, Any], incoming: Incoming, filenam
         result["refusal"] = refusal_of(agency, result)
 
     def record():
-        with service.engine.begin() as conn:
+        with service.writing() as conn:
             return record_upload(conn, agency, sha, incoming.size, filename or "未命名.xlsx", result)
 
     upload_id, duplicate_of = await run_in_threadpool(record)
