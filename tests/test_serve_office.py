@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import time
 import zipfile
 
@@ -186,3 +187,30 @@ def test_collection_of_the_approved_returns(site, tmp_path):
     assert 4 in cells
     status = [c.value for row in wb["状态"].iter_rows() for c in row if isinstance(c.value, str)]
     assert any(A in v for v in status) and not any(B in v for v in status)
+
+
+def test_a_round_is_created_from_the_office_page_and_the_api(site):
+    log_in(site.client)
+    token = csrf_of(site.client.get("/office/rounds/new").text)
+    form = {
+        "csrf": token,
+        "year": "2025",
+        "form_id": "gov-info-2021",
+        "deadline": "2026-01-31",
+        "agencies": "丁局,赵六,0954-9\n戊局\n",
+    }
+    page = site.client.post("/office/rounds", data=form).text
+    links = re.findall(r'<code class="link">(http://testserver/a/[^<]+)</code>', page)
+    assert len(links) == 2 and "丁局" in page
+    assert (
+        site.client.get(links[0].removeprefix("http://testserver"), headers={"accept": "application/json"}).json()["year"] == 2025
+    )
+    r = site.client.post(
+        "/api/rounds", json={"year": 2025, "agencies": [{"name": "己局", "contact": "钱七", "phone": "1"}]}, auth=BASIC
+    )
+    assert r.status_code == 201 and r.json()["links"][0]["agency"] == "己局"
+    status = site.client.get(f"/api/rounds/{r.json()['round_id']}/status", auth=BASIC).json()
+    assert [x["agency"] for x in status] == ["己局"]
+    bad = site.client.post("/api/rounds", json={"year": 2025, "agencies": ["庚局", "庚局"]}, auth=BASIC)
+    assert bad.status_code == 422 and "重复" in bad.json()["error"]
+    assert site.client.post("/api/rounds", json={"year": "明年", "agencies": ["辛局"]}, auth=BASIC).status_code == 422

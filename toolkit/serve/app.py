@@ -17,7 +17,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from toolkit.core.fileio import atomic_write_bytes
-from toolkit.serve import agency_pages, api, collect, office_pages
+from toolkit.serve import agency_pages, api, collect, office_pages, setup_pages
 from toolkit.serve.checks import warm_up
 from toolkit.serve.db import open_database
 from toolkit.serve.records import ServiceError
@@ -144,6 +144,7 @@ def create_app(
     ]
     routes = [
         *agency_pages.routes,
+        *setup_pages.routes,
         *office_pages.routes,
         *api.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
