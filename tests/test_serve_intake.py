@@ -136,3 +136,22 @@ def test_template_download_is_prefilled_for_the_links_agency(site, tmp_path):
     (tmp_path / "t.xlsx").write_bytes(r.content)
     wb = openpyxl.load_workbook(tmp_path / "t.xlsx")
     assert any(B in str(c.value) for ws in wb for row in ws.iter_rows() for c in row if c.value)
+
+
+def test_htmx_gets_errors_as_a_notice_where_the_form_shows_them(tmp_path):
+    site = open_site(tmp_path, [A], max_upload_mb=0.05)
+    with site.client:
+        r = site.upload(A, b"x" * 200_000, headers={"hx-request": "true"})
+        assert r.status_code == 200 and r.headers["hx-retarget"] == "#upload-error" and r.headers["x-toolkit-status"] == "413"
+        assert '<div class="notice error" role="alert"><p>文件太大' in r.text
+        warned = site.upload(A, return_bytes(tmp_path, A, values=WARNING_VALUES)).json()
+        r = site.client.post(
+            f"/a/{site.tokens[A]}/submit", data={"upload_id": warned["upload_id"]}, headers={"hx-request": "true"}
+        )
+        assert r.headers["hx-retarget"] == "#submit-error" and "需要填写说明" in r.text
+        r = site.client.post(
+            f"/a/{site.tokens[A]}/submit",
+            data={"upload_id": warned["upload_id"], "explain:text_number@二、主动公开!B5": "核对无误"},
+            headers={"hx-request": "true"},
+        )
+        assert r.status_code == 200 and "<html" not in r.text and "已提交待审核" in r.text

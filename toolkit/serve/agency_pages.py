@@ -155,7 +155,9 @@ async def submit_upload(request: Request) -> Response:
         submission_id = await run_in_threadpool(do)
     except ServiceError as e:
         return error_answer(request, str(e), e.http_status)
-    if wants_html(request) or is_htmx(request):
+    if is_htmx(request):
+        return page(request, "_agency_main.html", **_context(request, agency))
+    if wants_html(request):
         return RedirectResponse(f"/a/{request.path_params['token']}", status_code=303)
     return JSONResponse({"submission_id": submission_id, "state": "submitted"}, status_code=201)
 

@@ -110,6 +110,12 @@ def is_htmx(request: Request) -> bool:
 
 
 def error_answer(request: Request, message: str, status: int) -> Response:
+    """The error as JSON for programs, a page for browsers, and for htmx a notice put where the form shows errors
+    (htmx swaps only 2xx answers, so the status travels in X-Toolkit-Status)."""
+    if is_htmx(request):
+        html = service_of(request).jinja.get_template("_error.html").render(message=message)
+        box = "#submit-error" if request.url.path.endswith("/submit") else "#upload-error"
+        return HTMLResponse(html, headers={"HX-Retarget": box, "HX-Reswap": "innerHTML", "X-Toolkit-Status": str(status)})
     if "text/html" in request.headers.get("accept", ""):
         return page(request, "error.html", code=status, message=message)
     return JSONResponse({"error": message}, status_code=status)
