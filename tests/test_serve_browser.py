@@ -141,6 +141,8 @@ def test_office_returns_one_approves_another_and_downloads_the_collection(server
     _shot(page, "6-office-board")
 
     page.click(f"text={B}")
+    assert "sha256" not in page.inner_text("h1")
+    _shot(page, "6b-office-agency")
     page.fill("textarea[name=comment]", "主动公开部分的数字与去年差异较大，请核实后重新提交")
     page.click("button:has-text('退回')")
     assert "状态 退回" in page.locator("p.meta").nth(1).inner_text()

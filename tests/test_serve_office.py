@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import re
+import shutil
 import time
 import zipfile
 
@@ -118,6 +119,10 @@ def test_return_needs_a_comment_and_approval_locks_the_agencys_uploads(site, tmp
 
     (tmp_path / "r.docx").write_bytes(report.content)
     assert A in "\n".join(p.text for p in docx.Document(tmp_path / "r.docx").paragraphs)
+    if shutil.which("soffice"):
+        assert "下载 PDF" in site.client.get(f"/a/{site.tokens[A]}").text
+        pdf = site.client.get(f"/a/{site.tokens[A]}/report.pdf")
+        assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
 
 
 def test_bulk_review_from_the_board(site, tmp_path):

@@ -21,6 +21,7 @@ from toolkit.forms.spec import Form, get_form
 from toolkit.reading.guards import DEFAULT_LIMITS, Limits
 from toolkit.reading.interpret import COLLECTION, RETURN, interpret, kind_of, read_metadata, read_workbook
 from toolkit.reports.batch import render_all
+from toolkit.reports.pdf import convert_to_pdf, find_soffice
 from toolkit.reports.render import lint_template, render_report, template_variables
 from toolkit.returns.model import Return
 from toolkit.workbook.mailing import check_agency, check_year, read_agency_list, write_mailing, write_template
@@ -39,6 +40,8 @@ __all__ = [
     "check_or_refuse",
     "check_return",
     "check_year",
+    "convert_to_pdf",
+    "find_soffice",
     "get_form",
     "is_collection",
     "lint_template",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -13,8 +14,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from toolkit.core.fileio import safe_filename
-from toolkit.pipeline import get_form, write_template
-from toolkit.serve.checks import annotated_copy, word_report
+from toolkit.pipeline import find_soffice, get_form, write_template
+from toolkit.serve.checks import annotated_copy, pdf_report, word_report
 from toolkit.serve.intake import accept, receive
 from toolkit.serve.records import ServiceError, agency_by_token, log, upload_of, uploads_of
 from toolkit.serve.store import TooLarge
@@ -42,6 +43,7 @@ def _context(request: Request, agency: Mapping[str, Any]) -> dict[str, Any]:
         "uploads": history,
         "latest": history[0] if history else None,
         "token": request.path_params["token"],
+        "pdf": find_soffice() is not None,
     }
 
 
@@ -198,6 +200,26 @@ def report(request: Request) -> Response:
     return download(data, safe_filename(f"{agency['name']}{agency['year']}年政府信息公开工作年度报告", ".docx"), DOCX)
 
 
+def report_pdf(request: Request) -> Response:
+    """The approved return's report as PDF, where LibreOffice is installed (made once, then kept)."""
+    agency = _agency(request)
+    if agency is None:
+        return not_found(request)
+    if find_soffice() is None:
+        return error_answer(request, "服务器未安装 LibreOffice，无法生成 PDF；请下载 Word 版本", 404)
+    service = service_of(request)
+    with service.engine.connect() as conn:
+        status = state_of(conn, agency)
+        if status["state"] != "approved":
+            return error_answer(request, "报表通过审核后才能下载年度报告", 409)
+        row = upload_of(conn, agency["id"], status["submission"]["upload_id"])
+    folder = service.store.derived / "reports" / row["sha256"]
+    pdf = folder / "report.pdf"
+    if not pdf.exists():
+        pdf = Path(service.run_sync(pdf_report, str(service.store.path(row["sha256"])), str(folder)))
+    return download(pdf, safe_filename(f"{agency['name']}{agency['year']}年政府信息公开工作年度报告", ".pdf"), "application/pdf")
+
+
 routes = [
     Route("/a/{token}", agency_page),
     Route("/a/{token}/uploads", upload, methods=["POST"]),
@@ -205,4 +227,5 @@ routes = [
     Route("/a/{token}/template", template),
     Route("/a/{token}/submit", submit_upload, methods=["POST"]),
     Route("/a/{token}/report.docx", report),
+    Route("/a/{token}/report.pdf", report_pdf),
 ]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from toolkit.pipeline import annotate, check_or_refuse, get_form, is_collection, render_report, write_template
+from toolkit.core.fileio import atomic_write_bytes
+from toolkit.pipeline import annotate, check_or_refuse, convert_to_pdf, get_form, is_collection, render_report, write_template
 
 FORM_IDS = ("gov-info-2021", "gov-info-2019")
 
@@ -52,3 +53,12 @@ def annotated_copy(path: str, out: str) -> str:
 
 def word_report(path: str) -> bytes:
     return render_report(check_or_refuse(path))
+
+
+def pdf_report(path: str, folder: str) -> str:
+    """The Word report converted by LibreOffice (headless): the PDF's path in `folder`."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    docx = out / "report.docx"
+    atomic_write_bytes(docx, word_report(path))
+    return str(convert_to_pdf([docx], out)[0])
