@@ -94,3 +94,14 @@ def test_user_add_reads_the_password_from_stdin_and_stores_an_argon2_hash(tmp_pa
     assert again.returncode == 2 and "已存在" in again.stderr
     short = _run("user", "add", "--data", str(data), "李", "--password-stdin", stdin="short\n")
     assert short.returncode == 2 and "密码太短" in short.stderr
+
+
+def test_serve_says_in_one_line_why_it_cannot_start(tmp_path):
+    r = _run("serve", "--data", str(tmp_path / "d"), "--db", "postgresql://nobody@127.0.0.1:1/x")
+    assert r.returncode == 2 and r.stderr.startswith("错误：无法打开数据库") and len(r.stderr.strip().splitlines()) == 1
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        r = _run("serve", "--data", str(tmp_path / "d"), "--port", str(port))
+    assert r.returncode == 2 and "无法监听" in r.stderr and "Traceback" not in r.stderr

@@ -27,7 +27,19 @@ def _engine(data: Path, db: str | None):
     except OSError as e:
         raise UserError(f"{data}：无法使用数据文件夹（{e.strerror or e}）") from None
     except Exception as e:  # a wrong URL, a database that is not there
-        raise UserError(f"无法打开数据库（{type(e).__name__}: {str(e)[:200]}）") from None
+        first = (str(getattr(e, "orig", None) or e).strip().splitlines() or [""])[0]
+        raise UserError(f"无法打开数据库（{type(e).__name__}: {first[:200]}）") from None
+
+
+def _port_free(host: str, port: int) -> None:
+    """A clear message now rather than uvicorn's English log line when the port is taken."""
+    import socket
+
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as e:
+        raise UserError(f"{host}:{port}：无法监听（{e.strerror or e}；端口可能已被占用，可用 --port 换一个）") from None
 
 
 @main.command("serve")
@@ -52,8 +64,15 @@ def serve_command(data: Path, db: str | None, host: str, port: int, max_upload: 
     from toolkit.serve.app import create_app
 
     _engine(data, db).dispose()  # a clear message before uvicorn starts
+    _port_free(host, port)
     click.echo(f"填报网站：http://{host}:{port}/ （管理部门登录：http://{host}:{port}/login；按 Ctrl-C 停止）")
-    uvicorn.run(create_app(data, db, max_upload, secure_cookies=secure_cookies), host=host, port=port, log_level="warning", timeout_keep_alive=30)
+    uvicorn.run(
+        create_app(data, db, max_upload, secure_cookies=secure_cookies),
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_keep_alive=30,
+    )
 
 
 @main.group("round")
@@ -115,9 +134,9 @@ def round_create(data, db, form_name, year, agencies, deadline, links_out, base_
     form = resolve_form(form_name)
     year = check_year(year)
     people = _people(agencies)
+    engine = _engine(data, db)  # the data folder exists from here on: the links may go into it
     if not links_out.parent.is_dir():
         raise UserError(f"{links_out}：输出文件夹不存在")
-    engine = _engine(data, db)
     with engine.begin() as conn:
         round_id, made = create_round(conn, form.id, year, deadline, people, "cli")
         out = io.StringIO()

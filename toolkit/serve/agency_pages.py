@@ -127,7 +127,7 @@ def annotated(request: Request) -> Response:
     if not out.exists():
         out.parent.mkdir(exist_ok=True)
         service.run_sync(annotated_copy, str(service.store.path(row["sha256"])), str(out))
-    name = safe_filename(f"{agency['name']}_{agency['year']}年_第{row['id']}次上传_批注", ".xlsx")
+    name = safe_filename(f"{agency['name']}_{agency['year']}年_上传{row['id']}_批注", ".xlsx")
     return download(out, name, XLSX)
 
 

@@ -208,7 +208,7 @@ def _upload_for_office(request: Request):
 def original_file(request: Request) -> Response:
     agency, row = _upload_for_office(request)
     return download(
-        service_of(request).store.path(row["sha256"]), safe_filename(f"{agency['name']}_第{row['id']}次上传", ".xlsx"), XLSX
+        service_of(request).store.path(row["sha256"]), safe_filename(f"{agency['name']}_上传{row['id']}", ".xlsx"), XLSX
     )
 
 
@@ -221,7 +221,7 @@ def office_annotated(request: Request) -> Response:
     if not out.exists():
         out.parent.mkdir(exist_ok=True)
         service.run_sync(annotated_copy, str(service.store.path(row["sha256"])), str(out))
-    return download(out, safe_filename(f"{agency['name']}_第{row['id']}次上传_批注", ".xlsx"), XLSX)
+    return download(out, safe_filename(f"{agency['name']}_上传{row['id']}_批注", ".xlsx"), XLSX)
 
 
 def review_many(service, round_id: int, agency_ids: list[int], decision: str, comment: str, user) -> list[dict]:
