@@ -64,6 +64,22 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
+def _cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU time (user + system) of a process and each descendant, by pid."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found, todo = {}, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            found[p] = (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return found
+
+
 class PeakMemory(threading.Thread):
     def __init__(self, pid: int):
         super().__init__(daemon=True)
@@ -151,10 +167,13 @@ def main() -> None:
     memory = PeakMemory(server.pid)
     memory.start()
     load_before = os.getloadavg()[0]
+    cpu_start = _cpu_seconds(server.pid)
     t0 = time.perf_counter()
     results = asyncio.run(burst(f"http://127.0.0.1:{port}", files, args.in_flight))
     elapsed = time.perf_counter() - t0
     memory.running = False
+    cpu_before = cpu_start
+    cpu_after = _cpu_seconds(server.pid)
     server.terminate()
     server.wait(60)
     latencies = sorted(r[1] for r in results)
@@ -176,7 +195,11 @@ def main() -> None:
         "accepted": sum(1 for r in results if r[0] == 201 and r[2].get("status") == "accepted"),
         "peak_rss_mb": round(memory.peak / 2**20, 1),
         "cpus": os.cpu_count(),
-        "load_average_before": round(load_before, 2),  # other work on the machine: figures vary with it
+        "load_average_before": round(load_before, 2),
+        "server_cpu_ms_per_upload": round(1000 * (cpu_after.get(server.pid, 0) - cpu_before.get(server.pid, 0)) / args.n, 1),
+        "checkers_cpu_ms_per_upload": round(
+            1000 * sum(v - cpu_before.get(k, 0) for k, v in cpu_after.items() if k != server.pid) / args.n, 1
+        ),  # other work on the machine: figures vary with it
         **verify(data, db, results),
     }
     for key, value in figures.items():

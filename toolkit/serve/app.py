@@ -129,6 +129,7 @@ def create_app(
             yield
         finally:
             service.pool.shutdown(wait=True, cancel_futures=True)
+            service.writer.close()
             engine.dispose()
 
     middleware = [

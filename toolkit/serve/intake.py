@@ -120,11 +120,10 @@ async def accept(service, agency: Mapping[str, Any], incoming: Incoming, filenam
         result = await service.run(check_upload, path)
         result["refusal"] = refusal_of(agency, result)
 
-    def record():
-        with service.writing() as conn:
-            return record_upload(conn, agency, sha, incoming.size, filename or "未命名.xlsx", result)
+    def record(conn):
+        return record_upload(conn, agency, sha, incoming.size, filename or "未命名.xlsx", result)
 
-    upload_id, duplicate_of = await run_in_threadpool(record)
+    upload_id, duplicate_of = await service.write(record)
     answer = {"upload_id": upload_id, "sha256": sha, "status": result["status"], "problems": result["problems"]}
     if duplicate_of:
         answer["duplicate_of"] = duplicate_of

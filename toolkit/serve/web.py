@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
@@ -28,6 +29,7 @@ from toolkit.serve.clock import shown
 from toolkit.serve.records import ServiceError
 from toolkit.serve.store import FileStore
 from toolkit.serve.workflow import STATES
+from toolkit.serve.writer import GroupWriter
 
 MB = 1024 * 1024
 
@@ -66,6 +68,18 @@ class Service:
             future.result()
         return pool
 
+    async def write(self, fn):
+        """fn(conn) in a write transaction, answered after its commit: SQLite's writes are committed in groups
+        (one fsync for many), PostgreSQL's side by side."""
+        if self.engine.dialect.name != "sqlite":
+
+            def alone():
+                with self.engine.begin() as conn:
+                    return fn(conn)
+
+            return await run_in_threadpool(alone)
+        return await asyncio.wrap_future(self.writer.submit(fn))
+
     @contextlib.contextmanager
     def writing(self):
         """A write transaction. SQLite has one writer at a time: taking turns here is faster than its busy-wait
@@ -79,6 +93,7 @@ class Service:
 
     def __post_init__(self):
         self._write_lock = threading.Lock()
+        self.writer = GroupWriter(self.engine)
         self.jinja = Environment(loader=PackageLoader("toolkit.serve", "templates"), autoescape=select_autoescape(default=True))
         self.jinja.filters["time"] = shown
         self.jinja.globals["STATES"] = STATES
