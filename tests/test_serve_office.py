@@ -100,6 +100,8 @@ def test_board_states_late_and_return_comment_seen_by_the_agency(site, tmp_path)
     board = site.client.get(f"/office/rounds/{site.round_id}").text
     for text in ("退回 <b>1</b>", "通过 <b>1</b>", "已上传未提交 <b>1</b>", "逾期 <b>3</b>"):
         assert text in board
+    live = site.client.get(f"/office/rounds/{site.round_id}?part=counts", headers={"hx-request": "true"}).text
+    assert "退回 <b>1</b>" in live and "<form" not in live and "<html" not in live  # refreshing never wipes a comment being typed
     only = site.client.get(f"/office/rounds/{site.round_id}?state=approved").text
     assert C in only and f">{A}<" not in only
 

@@ -109,7 +109,7 @@ def board_page(request: Request) -> Response:
         rows = board(conn, rnd["id"], rnd["deadline"])
     shown = _filtered(rows, request.query_params)
     job = collect.latest_job(service_of(request).engine, rnd["id"])
-    name = "_board_table.html" if is_htmx(request) else "board.html"
+    name = "_board_counts.html" if is_htmx(request) and request.query_params.get("part") == "counts" else "board.html"
     return page(request, name, user=user, round=rnd, rows=shown, counts=counts(rows), filters=request.query_params, job=job)
 
 
