@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from serve_support import for_agency, make_round, open_site, return_bytes, seed_return
+from serve_support import DATABASES, for_agency, fresh_database, make_round, open_site, return_bytes, seed_return
 from sqlalchemy import func, select, text
 
 from toolkit.serve.db import database_url, make_engine
@@ -30,10 +30,9 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(data: Path, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "toolkit", "serve", "--data", str(data), "--port", str(port)], stdout=subprocess.DEVNULL
-    )
+def _serve(data: Path, port: int, db: str | None = None) -> subprocess.Popen:
+    args = [sys.executable, "-m", "toolkit", "serve", "--data", str(data), "--port", str(port), *(["--db", db] if db else [])]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
     for _ in range(300):
         try:
             httpx.get(f"http://127.0.0.1:{port}/login", timeout=1)
@@ -80,13 +79,14 @@ def _burst(port: int, files: list[tuple[str, bytes]], answered: list, stop_after
         t.join()
 
 
-def test_sigkill_mid_burst_loses_no_acknowledged_upload(tmp_path):
-    data = tmp_path / "data"
-    _, tokens, _ = make_round(data, NAMES)
+@pytest.mark.parametrize("kind", DATABASES)
+def test_sigkill_mid_burst_loses_no_acknowledged_upload(tmp_path, kind):
+    data, db = tmp_path / "data", fresh_database(kind)
+    _, tokens, _ = make_round(data, NAMES, db=db)
     seed = seed_return(tmp_path)
     files = [(tokens[n], for_agency(seed, n)) for n in NAMES]
     port = _port()
-    server = _serve(data, port)
+    server = _serve(data, port, db)
     workers = _children(server.pid)
     answered: list = []
     _burst(port, files, answered, 40, server)
@@ -100,11 +100,12 @@ def test_sigkill_mid_burst_loses_no_acknowledged_upload(tmp_path):
     else:
         raise AssertionError("check workers outlived the server")
 
-    restarted = _serve(data, port)
+    restarted = _serve(data, port, db)
     try:
-        engine = make_engine(database_url(data, None))
+        engine = make_engine(database_url(data, db))
         with engine.connect() as conn:
-            assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+            if db is None:
+                assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
             rows = dict(conn.execute(select(uploads.c.id, uploads.c.sha256)).all())
             known = set(conn.execute(select(blobs.c.sha256)).scalars())
         for body, sent in answered:

@@ -119,9 +119,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        single = engine.dialect.name == "sqlite"  # one process owns the folder: leftovers are all stale
-        store.remove_partial(older_than=0 if single else 3600)
-        if single:
+        store.remove_partial()
+        if engine.dialect.name == "sqlite":  # one server owns a SQLite folder: a job still "running" died with it
             collect.recover(engine)
         warm_up(store.derived)
         service.pool = service.new_pool()
@@ -156,7 +155,10 @@ def create_app(
 
 
 def app_from_environment() -> Starlette:
-    """For `uvicorn --factory toolkit.serve.app:app_from_environment` (several workers): TOOLKIT_DATA, TOOLKIT_DB."""
+    """For `uvicorn --factory toolkit.serve.app:app_from_environment` (several workers): TOOLKIT_DATA, TOOLKIT_DB,
+    TOOLKIT_MAX_UPLOAD_MB, TOOLKIT_SECURE_COOKIES=1 (behind HTTPS)."""
+    env = os.environ
+    secure = env.get("TOOLKIT_SECURE_COOKIES", "") == "1"
     return create_app(
-        os.environ["TOOLKIT_DATA"], os.environ.get("TOOLKIT_DB") or None, float(os.environ.get("TOOLKIT_MAX_UPLOAD_MB", "20"))
+        env["TOOLKIT_DATA"], env.get("TOOLKIT_DB") or None, float(env.get("TOOLKIT_MAX_UPLOAD_MB", "20")), secure_cookies=secure
     )

@@ -54,7 +54,7 @@ class Incoming:
         self.size = 0
         self._hash = hashlib.sha256()
         try:
-            fd, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=store.tmp)
+            fd, name = tempfile.mkstemp(prefix=f"upload-{os.getpid()}-", suffix=".part", dir=store.tmp)
         except OSError as e:
             raise store_error(e) from None
         self.path = Path(name)
@@ -118,14 +118,28 @@ class FileStore:
     def incoming(self, limit: int) -> Incoming:
         return Incoming(self, limit)
 
-    def remove_partial(self, older_than: float = 0) -> int:
+    def remove_partial(self, stale_after: float = 3600) -> int:
         """Temporary files left by a process that died mid-upload (kill -9): never answered with 201, not kept.
-        With several workers sharing the store only old ones go (another worker may be writing a new one)."""
+        A file is left alone while the process that writes it (its pid is in the name) is alive on this machine;
+        on a shared store another machine's file goes only when it is old."""
         n = 0
-        limit = time.time() - older_than
+        limit = time.time() - stale_after
         for part in self.tmp.glob("upload-*.part"):
             with suppress(FileNotFoundError):
-                if part.stat().st_mtime <= limit:
+                if not _writer_alive(part) or part.stat().st_mtime <= limit:
                     part.unlink()
                     n += 1
         return n
+
+
+def _writer_alive(part: Path) -> bool:
+    pid = part.name.split("-")[1]
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False  # this process has not started receiving anything yet
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
