@@ -112,6 +112,8 @@ def test_return_needs_a_comment_and_approval_locks_the_agencys_uploads(site, tmp
         f"/api/rounds/{site.round_id}/reviews", json={"agency": A, "decision": "return", "comment": " "}, auth=BASIC
     )
     assert r.status_code == 422 and "反馈意见" in r.json()["error"]
+    r = site.client.post(f"/api/rounds/{site.round_id}/reviews", json={"agency": B, "decision": "approve"}, auth=BASIC)
+    assert r.status_code == 409 and "尚未提交" in r.json()["error"]
     site.client.post(f"/api/rounds/{site.round_id}/reviews", json={"agency": A, "decision": "approve"}, auth=BASIC)
     r = site.upload(A, return_bytes(tmp_path, A))
     assert r.status_code == 409 and "已通过审核" in r.json()["error"]

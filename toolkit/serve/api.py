@@ -76,7 +76,7 @@ async def reviews(request: Request) -> Response:
         review_many, service, rnd["id"], ids, str(body.get("decision", "")), str(body.get("comment") or ""), user
     )
     if len(results) == 1 and not results[0]["ok"]:
-        raise ServiceError(results[0]["error"], 409 if "审核" in results[0]["error"] or "提交" in results[0]["error"] else 422)
+        raise ServiceError(results[0]["error"], results[0]["status"])
     return JSONResponse({"results": results}, status_code=201)
 
 

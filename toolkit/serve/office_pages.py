@@ -235,7 +235,7 @@ def review_many(service, round_id: int, agency_ids: list[int], decision: str, co
                 review(conn, round_id, agency_id, decision, comment, user)
             results.append({"agency_id": agency_id, "ok": True})
         except ServiceError as e:
-            results.append({"agency_id": agency_id, "ok": False, "error": str(e)})
+            results.append({"agency_id": agency_id, "ok": False, "error": str(e), "status": e.http_status})
     return results
 
 
@@ -249,7 +249,7 @@ async def reviews_form(request: Request) -> Response:
     results = await run_in_threadpool(review_many, service_of(request), rnd["id"], ids, decision, comment, user)
     failed = [r for r in results if not r["ok"]]
     if failed and len(ids) == 1:
-        raise ServiceError(failed[0]["error"], 409)
+        raise ServiceError(failed[0]["error"], failed[0]["status"])
     back = str(form.get("back", ""))
     target = back if back.startswith(f"/office/rounds/{rnd['id']}") and "//" not in back else f"/office/rounds/{rnd['id']}"
     return RedirectResponse(
