@@ -28,7 +28,6 @@ from toolkit.workbook.mailing import check_agency, check_year, read_agency_list,
 
 __all__ = [
     "COLLECTION",
-    "DEFAULT_LIMITS",
     "FATES",
     "RETURN",
     "Collection",
