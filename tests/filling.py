@@ -21,12 +21,15 @@ def fill_workbook(
     agency: str = "测试局",
     year: int = 2024,
     raw: dict | None = None,
+    zeros: bool = True,
 ) -> Path:
     """Write a template for `agency`/`year`, set cells by id (values), texts by section id,
-    fields by field id and `raw` by (sheet, A1) -> anything; save with openpyxl (cached totals stay stale)."""
+    fields by field id and `raw` by (sheet, A1) -> anything; save with openpyxl (cached totals stay stale).
+    With `zeros` every input not in `values` gets 0, as a clerk with no data fills it (the template's are blank)."""
     layout = layout_of(form)
     wb = openpyxl.load_workbook(io.BytesIO(build_workbook(form, agency, year)))
-    for cell_id, value in (values or {}).items():
+    filled = {c.id: 0 for c in form.input_cells} if zeros else {}
+    for cell_id, value in {**filled, **(values or {})}.items():
         pos = layout.cells[cell_id]
         wb[pos.sheet].cell(pos.row + 1, pos.col + 1).value = value
     for section_id, text in (texts or {}).items():

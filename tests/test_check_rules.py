@@ -88,9 +88,11 @@ def test_random_imbalance_gives_exactly_the_expected_problems(tmp_path, data):
         values[f"t3.new.{col}"] += data.draw(st.integers(1, 9))
     ret = check_file(fill_workbook(form, tmp_path / "r.xlsx", values, complete_texts(form), complete_fields()))
     layout = layout_of(form)
-    expected = {("rule_failed", "三、依申请公开", layout.cells[f"t3.new.{c}"].a1) for c in [*broken, "total"]}
+    # the 总计 column's failure only restates the broken columns': said in their detail, not listed again
+    expected = {("rule_failed", "三、依申请公开", layout.cells[f"t3.new.{c}"].a1) for c in broken}
     assert {(p.code, p.sheet, p.cell) for p in ret.problems} == expected
     assert len(ret.problems) == len(expected)
+    assert all("“总计”随之不符，不另列" in p.message for p in ret.problems)
 
 
 def _returns(tmp_path: Path) -> tuple[Path, Path]:
@@ -109,7 +111,7 @@ def test_cli_groups_by_file_and_exits_1_on_errors(tmp_path):
     assert result.exit_code == 1, result.output
     assert f"== {bad}" in result.output and f"== {good}" in result.output
     assert "“12件”不是数字" in result.output
-    assert result.output.strip().endswith("共检查 2 份：通过 1 份，有错误 1 份，无法读取 0 份。")
+    assert "\n共检查 2 份：通过 1 份，有错误 1 份，无法读取 0 份。\n" in result.output
 
 
 def test_cli_exit_0_when_all_accepted_and_2_when_unreadable(tmp_path):
@@ -146,7 +148,8 @@ def test_annotated_copy_marks_exactly_the_problem_cells(tmp_path):
     expected = {(p.sheet, p.cell) for p in problems if p.cell}
     commented = {(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.comment}
     assert commented == expected
-    for ws in wb.worksheets:
+    assert wb.sheetnames == ["问题清单", *original.sheetnames]  # the list comes first; the return's sheets follow
+    for ws in wb.worksheets[1:]:
         assert ws.protection.sheet, ws.title
         for row in ws.iter_rows():
             for c in row:

@@ -62,8 +62,9 @@ def test_a_previous_collection_that_is_a_folder_is_refused_before_any_work(tmp_p
 
 
 def test_click_value_messages_are_in_chinese(tmp_path):
-    refused(run("merge", RETURNS, "-o", tmp_path / "o", "--year", "1999"), "--year", "1999 超出允许的范围")
-    refused(run("merge", RETURNS, "-o", tmp_path / "o", "--year", "二〇二四"), "--year", "“二〇二四”不是整数")
+    refused(run("merge", RETURNS, "-o", tmp_path / "o", "--jobs", "1000"), "--jobs", "1000 超出允许的范围")
+    refused(run("merge", RETURNS, "-o", tmp_path / "o", "--jobs", "二"), "--jobs", "“二”不是整数")
+    refused(run("merge", RETURNS, "-o", tmp_path / "o", "--year", "二〇二四"), "--year", "年度“二〇二四”不是有效的年份")
 
 
 def test_invisible_characters_are_shown_but_chinese_stays_readable(tmp_path):

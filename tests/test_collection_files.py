@@ -30,7 +30,7 @@ from toolkit.pipeline import check_or_refuse, merge_returns
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "returns-2024"
 CUSTOM = "docProps/custom.xml"
-DETAIL_SHEET = "xl/worksheets/sheet3.xml"  # 状态, 汇总, 明细, …: xlsxwriter numbers sheets in order
+DETAIL_SHEET = "xl/worksheets/sheet4.xml"  # 状态, 催报, 汇总, 明细, …: xlsxwriter numbers sheets in order
 EXAMPLES = int(os.environ.get("TOOLKIT_FUZZ_EXAMPLES", "60"))
 
 

@@ -23,7 +23,7 @@ from test_check_rules import balanced_inputs
 from test_report import table_cells
 
 from toolkit.cli import main
-from toolkit.collection.workbook import DETAIL, DETAIL_HEADER_ROWS, DETAIL_LEAD, SUMMARY, TEXTS, summary_offsets
+from toolkit.collection.workbook import DETAIL, DETAIL_HEADER_ROWS, DETAIL_LEAD, SUMMARY, TEXTS, summary_cells
 from toolkit.forms.layout import layout_of
 from toolkit.forms.spec import get_form
 from toolkit.reports.render import format_value
@@ -221,9 +221,8 @@ def merged(clerks):
 def test_merge_summary_sheet_totals_are_the_sums_typed(figures, merged):
     sums = region_sums(figures)
     ws = openpyxl.load_workbook(merged / "collection.xlsx", data_only=True)[SUMMARY]
-    offsets = summary_offsets(FORM)
-    for cid, pos in LAYOUT.cells.items():
-        assert ws.cell(pos.row + offsets[pos.sheet] + 1, pos.col + 1).value == sums[cid], cid
+    for cid, (row, col) in summary_cells(FORM).items():
+        assert ws.cell(row + 1, col + 1).value == sums[cid], cid
     assert sums["t2_8.fees.amount"] == sum(AMOUNTS)
     assert sums["t3.total.total"] == sum(expected_t3(f)["t3.total.total"] for f in figures.values())
 

@@ -113,3 +113,35 @@ def test_examples_show_every_rule_both_passing_and_failing():
                 ok, _ = check_words(rule)
                 shown[rule.id].add(check_cell_text(rule, values) == ok)
         assert all(seen == {True, False} for seen in shown.values()), (form_id, shown)
+
+
+NOT_NUMBERS = {"t3.new.natural": "12件", "t3.carry_over.other": "约10"}  # typed by a clerk, pasted past validation
+
+
+@pytest.mark.parametrize("form_id", FORM_IDS)
+def test_text_in_an_input_is_named_and_never_an_error(tmp_path, form_id):
+    """ "12件" counts as 0 in every total (no #VALUE!), and the check cell of each rule over it names the cells."""
+    form = builtin_forms()[form_id]
+    layout = layout_of(form)
+    inputs = example_inputs(form, 0)
+    typed = {k: v if isinstance(v, int) else float(v) for k, v in inputs.items()}
+    path = fill_workbook(form, tmp_path / "text.xlsx", {**typed, **NOT_NUMBERS}, complete_texts(form), complete_fields())
+    engine = engine_results(path)
+    values = form.compute({**inputs, **dict.fromkeys(NOT_NUMBERS, 0)})
+    wrong = []
+    for eq in form.equations:
+        pos = layout.cells[eq.target]
+        got = engine.get((pos.sheet.upper(), pos.a1), "（无结果）")
+        if not same_number(values[eq.target], got):
+            wrong.append(f"{pos.ref} {eq.target}: formulas {got!r}, Python (text as 0) {values[eq.target]}")
+    addresses = sorted((layout.cells[c].row, layout.cells[c].col, layout.cells[c].a1) for c in NOT_NUMBERS)
+    named = "✗ " + "".join(f"{a1} " for _, _, a1 in addresses) + "不是数字"
+    t3 = layout.rules["t3_balance"]
+    assert engine.get((t3.sheet.upper(), t3.a1)) == named
+    assert named == {"gov-info-2019": "✗ D6 I28 不是数字", "gov-info-2021": "✗ D6 I30 不是数字"}[form_id]  # as a clerk reads them
+    for rule in form.rules:
+        pos = layout.rules[rule.id]
+        got = engine.get((pos.sheet.upper(), pos.a1))
+        if rule.table_id != "t3" and got != check_cell_text(rule, values):
+            wrong.append(f"{pos.ref} {rule.id}: formulas {got!r}, Python {check_cell_text(rule, values)!r}")
+    assert not wrong, "\n".join(wrong)

@@ -37,7 +37,7 @@ from golden_inputs import (
 )
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 
-from toolkit.collection.workbook import DETAIL, DETAIL_HEADER_ROWS, DETAIL_LEAD, SUMMARY, summary_offsets
+from toolkit.collection.workbook import DETAIL, DETAIL_HEADER_ROWS, DETAIL_LEAD, SUMMARY, summary_cells
 from toolkit.forms.formulas import check_cell_text, formula_key
 from toolkit.forms.layout import META_PREFIX, layout_of
 from toolkit.forms.spec import get_form
@@ -451,15 +451,14 @@ def test_collection_golden_totals_are_python_totals_and_it_checks_clean(collecti
     c, _, golden, path = collection
     assert c.counts()["accepted"] == 3 and c.counts()["rejected"] == 1
     detail, summary = golden["worksheets"][DETAIL]["cells"], golden["worksheets"][SUMMARY]["cells"]
-    layout, offsets, lead = layout_of(c.form), summary_offsets(c.form), len(DETAIL_LEAD)
+    cells, lead = summary_cells(c.form), len(DETAIL_LEAD)
     total_row = DETAIL_HEADER_ROWS + len(c.returns)
     wrong = []
     for j, cid in enumerate(c.form.cells):
         kind, cached, formula, _ = detail[xl_rowcol_to_cell(total_row, lead + j)]
         if kind != "number" or formula is None or not formula.startswith("SUM(") or not same_number(c.totals[cid], cached):
             wrong.append(f"{DETAIL} {cid}: {cached!r} ({formula}) != {c.totals[cid]}")
-        pos = layout.cells[cid]
-        shown = summary[xl_rowcol_to_cell(pos.row + offsets[pos.sheet], pos.col)][1]
+        shown = summary[xl_rowcol_to_cell(*cells[cid])][1]
         if not same_number(c.totals[cid], shown):
             wrong.append(f"{SUMMARY} {cid}: {shown!r} != {c.totals[cid]}")
     assert not wrong, "\n".join(wrong[:20])

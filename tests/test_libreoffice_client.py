@@ -310,5 +310,5 @@ def test_missing_libreoffice_is_a_user_error(monkeypatch, template, tmp_path):
 def test_fonts_conf_maps_windows_names():
     text = office.fonts_conf_path().read_text(encoding="utf-8")
     for name in ("SimSun", "宋体", "方正小标宋简体", "SimHei", "黑体", "FangSong", "仿宋_GB2312", "KaiTi", "楷体_GB2312"):
-        assert f"<string>{name}</string>" in text, name
+        assert f'<alias binding="strong"><family>{name}</family>' in text, name
     assert "/etc/fonts/fonts.conf" in text

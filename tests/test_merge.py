@@ -18,7 +18,7 @@ from filling import complete_fields, complete_texts, fill_workbook
 from toolkit.cli import main
 from toolkit.collection.documents import write_collection_docx, write_summary_docx
 from toolkit.collection.readback import read_collection
-from toolkit.collection.workbook import summary_offsets, write_collection
+from toolkit.collection.workbook import summary_cells, write_collection
 from toolkit.forms.layout import layout_of
 from toolkit.forms.spec import get_form
 from toolkit.pipeline import check_or_refuse, merge_returns
@@ -128,7 +128,7 @@ def test_every_input_has_one_row_in_status_with_its_fate(inbox, merged):
     ws = openpyxl.load_workbook(out / "collection.xlsx")["状态"]
     rows = list(ws.iter_rows(min_row=2, values_only=True))
     assert len(rows) == len(fates)
-    assert {r[1]: r[6] for r in rows} == fates
+    assert {r[10]: r[2] for r in rows} == fates  # 文件 -> 结果
 
 
 def test_summary_totals_equal_sums_of_what_the_accepted_returns_hold(inbox, merged):
@@ -136,11 +136,10 @@ def test_summary_totals_equal_sums_of_what_the_accepted_returns_hold(inbox, merg
     c, out = merged
     expected = expected_totals(list(valid.values()))
     ws = openpyxl.load_workbook(out / "collection.xlsx")["汇总"]
-    layout, offsets = layout_of(FORM), summary_offsets(FORM)
-    new = layout.cells["t3.new.natural"]
-    assert ws.cell(new.row + offsets[new.sheet] + 1, 1).value == "一、本年新收政府信息公开申请数量"
-    for cid, pos in layout.cells.items():
-        found = ws.cell(pos.row + offsets[pos.sheet] + 1, pos.col + 1).value
+    cells = summary_cells(FORM)
+    assert ws.cell(cells["t3.new.natural"][0] + 1, 1).value == "一、本年新收政府信息公开申请数量"
+    for cid, (row, col) in cells.items():
+        found = ws.cell(row + 1, col + 1).value
         assert Decimal(str(found)) == Decimal(str(expected.get(cid, 0))), cid
     assert c.totals["t3.total.total"] == expected["t3.total.total"]
 
@@ -226,8 +225,8 @@ def test_check_recognises_a_collection(merged):
 def test_check_notices_an_edited_summary(merged, tmp_path):
     _, out = merged
     wb = openpyxl.load_workbook(out / "collection.xlsx")
-    pos, offsets = layout_of(FORM).cells["t3.new.total"], summary_offsets(FORM)
-    wb["汇总"].cell(pos.row + offsets[pos.sheet] + 1, pos.col + 1).value = 999999
+    row, col = summary_cells(FORM)["t3.new.total"]
+    wb["汇总"].cell(row + 1, col + 1).value = 999999
     wb.save(tmp_path / "edited.xlsx")
     ret = check_or_refuse(tmp_path / "edited.xlsx")
     assert ret.status == "rejected"
@@ -290,7 +289,8 @@ def test_cross_year_mismatch_names_agency_and_column(tmp_path):
     c = merge_returns([now], FORM, previous=tmp_path / "last.xlsx")
     by_agency = {e.ret.agency: e for e in c.entries}
     failed = [p for p in by_agency["乙局"].cross_year if p.code == "cross_year_failed"]
-    assert [p.cell_id for p in failed] == ["t3.carried.legal", "t3.carried.total"]
+    assert [p.cell_id for p in failed] == ["t3.carried.legal"]  # the 总计 column only restates it: folded into its detail
+    assert "“总计”随之不符" in failed[0].message
     assert "法律服务机构" in failed[0].message
     assert not [p for p in by_agency["甲局"].cross_year if p.code == "cross_year_failed"]
     result = CliRunner().invoke(

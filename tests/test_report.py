@@ -251,7 +251,7 @@ def test_page_is_a4_with_official_margins_and_tables_three_and_four_landscape():
 
 def test_signature_is_agency_and_date_right_aligned():
     document = open_docx(render_report(make_return(get_form("gov-info-2019"), {}, fields={"date": "2025年1月20日"})))
-    last = [p for p in document.paragraphs if p.text][-2:]
+    last = [p for p in document.paragraphs if p.text][-3:-1]  # the 附注 （此件公开发布） follows (test_word_fidelity)
     assert [p.text for p in last] == ["测试局", "2025年1月20日"]
     assert {p.style.name for p in last} == {"报告落款"}
     assert document.styles["报告落款"].paragraph_format.alignment == 2  # RIGHT
@@ -304,7 +304,7 @@ def test_sample_report_paragraphs_are_the_published_texts():
     paras = body_paragraphs(document)
     assert paras[0] == "固原市原州区司法局2020年\n政府信息公开工作年度报告"
     assert document.core_properties.title == "固原市原州区司法局2020年政府信息公开工作年度报告"
-    assert [p for p in paras if p][-2:] == [sample.AGENCY, sample.DATE]
+    assert [p for p in paras if p][-3:] == [sample.AGENCY, sample.DATE, "（此件公开发布）"]
 
 
 def test_sample_workbook_checks_and_renders_through_the_command(tmp_path):

@@ -43,8 +43,11 @@ def text_cells(ws) -> list[TextCell]:
 
 
 def is_number_cell(ws, row: int, col: int) -> bool:
-    value = ws.cell(row, col).value
-    return isinstance(value, (int, float)) or (isinstance(value, str) and value.startswith("="))
+    """A data cell: a number, a formula, or a blank input (unlocked; a fresh template's inputs are blank)."""
+    cell = ws.cell(row, col)
+    value = cell.value
+    blank_input = value is None and cell.protection.locked is False
+    return blank_input or isinstance(value, (int, float)) or (isinstance(value, str) and value.startswith("="))
 
 
 @pytest.fixture(scope="module", params=FORM_IDS)

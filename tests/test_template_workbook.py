@@ -92,14 +92,12 @@ def _has_children(i: int, form_id: str) -> bool:
     return i + 1 < len(rows) and rows[i + 1][0] > rows[i][0]
 
 
-def test_inputs_unlocked_and_start_at_zero(gen):
-    for (sheet, a1), sort in gen.input_positions().items():
+def test_inputs_unlocked_and_start_blank(gen):
+    """A fresh template holds no number: one sent back untouched is not an all-zero return."""
+    for (sheet, a1), _sort in gen.input_positions().items():
         cell = gen.wb[sheet][a1]
         assert cell.protection.locked is False, f"{sheet}!{a1} should be unlocked"
-        if sort in ("integer", "decimal"):
-            assert cell.value == 0, f"{sheet}!{a1} starts at 0, not {cell.value!r}"
-        else:
-            assert cell.value in (None, ""), f"{sheet}!{a1} text input starts empty"
+        assert cell.value is None, f"{sheet}!{a1} starts blank, not {cell.value!r}"
 
 
 def test_inputs_have_validation_of_the_right_type(gen):
@@ -215,10 +213,25 @@ def test_agency_and_year_prefilled_and_locked(gen):
 # ---------------------------------------------------------------- formulas and cached values
 
 
+_TERM = r"(?:[A-Z]+[0-9]+|N\([A-Z]+[0-9]+\))"  # a cell, or a cell through N() (text counts as 0, not #VALUE!)
+
+
 def _signed_sum(formula: str, sheet: str, values: dict) -> int:
-    """`=D8+E8-F8` evaluated over same-sheet cells: the only kind of formula a total may be."""
-    assert re.fullmatch(r"=-?[A-Z]+[0-9]+([+-][A-Z]+[0-9]+)*", formula), formula
-    return sum(int(f"{sign or '+'}1") * values[(sheet, ref)] for sign, ref in re.findall(r"([+-]?)([A-Z]+[0-9]+)", formula[1:]))
+    """`=N(D8)+N(E8)-F8` evaluated over same-sheet cells: the only kind of formula a total may be."""
+    assert re.fullmatch(rf"=-?{_TERM}([+-]{_TERM})*", formula), formula
+    return sum(
+        int(f"{sign or '+'}1") * values[(sheet, ref)] for sign, ref in re.findall(r"([+-]?)N?\(?([A-Z]+[0-9]+)", formula[1:])
+    )
+
+
+def test_inputs_in_totals_are_read_through_n(gen):
+    """Every input a total adds is guarded (N(D8)), so a typed "12件" cannot make it #VALUE!."""
+    inputs = {(p.sheet, p.a1) for cid, p in gen.layout.cells.items() if not gen.form.cells[cid].computed}
+    for eq in gen.form.equations:
+        pos = gen.layout.cells[eq.target]
+        formula = gen.wb[pos.sheet][pos.a1].value
+        bare = set(re.findall(r"(?<![A-Z(])([A-Z]+[0-9]+)(?!\))", formula[1:]))
+        assert not {(pos.sheet, a1) for a1 in bare} & inputs, (eq.target, formula)
 
 
 def test_computed_cells_have_the_spec_formula(gen):

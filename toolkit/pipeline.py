@@ -12,11 +12,12 @@ from pathlib import Path
 
 from toolkit.checking.annotate import annotate
 from toolkit.checking.check import check_return, refusal
+from toolkit.collection.merge import duplicates, merge_returns, not_returned
 from toolkit.collection.merge import exit_code as merge_exit_code
-from toolkit.collection.merge import merge_returns
 from toolkit.collection.model import FATES, Collection, Entry
 from toolkit.collection.outputs import write_outputs
 from toolkit.collection.readback import verify_collection
+from toolkit.collection.summary import read_summary_text
 from toolkit.forms.spec import Form, get_form
 from toolkit.reading.guards import DEFAULT_LIMITS, Limits
 from toolkit.reading.interpret import COLLECTION, RETURN, interpret, kind_of, read_metadata, read_workbook
@@ -24,12 +25,21 @@ from toolkit.reports.batch import render_all
 from toolkit.reports.pdf import convert_to_pdf, find_soffice
 from toolkit.reports.render import lint_template, render_report, template_variables
 from toolkit.returns.model import Return
-from toolkit.workbook.mailing import check_agency, check_year, read_agency_list, write_mailing, write_template
+from toolkit.workbook.mailing import (
+    Agency,
+    check_agency,
+    check_year,
+    read_agencies,
+    read_agency_list,
+    write_mailing,
+    write_template,
+)
 
 __all__ = [
     "COLLECTION",
     "FATES",
     "RETURN",
+    "Agency",
     "Collection",
     "Entry",
     "Return",
@@ -40,15 +50,19 @@ __all__ = [
     "check_return",
     "check_year",
     "convert_to_pdf",
+    "duplicates",
     "find_soffice",
     "get_form",
     "is_collection",
     "lint_template",
     "merge_exit_code",
     "merge_returns",
+    "not_returned",
+    "read_agencies",
     "read_agency_list",
     "read_file",
     "read_return",
+    "read_summary_text",
     "render_all",
     "render_report",
     "template_variables",

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from toolkit.checking.rules import rule_problems
+from toolkit.core.digits import date_of
 from toolkit.forms.layout import layout_of
-from toolkit.forms.spec import Form
+from toolkit.forms.spec import DATE_FIELD, Form
 from toolkit.reading.guards import DEFAULT_LIMITS, Limits, UnreadableFile
 from toolkit.reading.interpret import read_return
 from toolkit.returns.model import WARNING, Problem, Return
@@ -28,7 +29,27 @@ def field_problems(ret: Return) -> list[Problem]:
             out.append(problem("agency_mismatch", value=value, expected=ret.metadata["agency"], **where))
         elif f.id == "year" and ret.metadata.get("year") and value != ret.metadata["year"]:
             out.append(problem("year_mismatch", value=value, expected=ret.metadata["year"], **where))
+        elif f.id == DATE_FIELD and date_of(value) is None:  # read-back wrote every date it understood as 2026年1月18日
+            year = ret.year + 1 if ret.year else 2026  # returns come in the January after their year
+            out.append(problem("date_unclear", value=value, example=f"{year}年1月20日", dotted=f"{year}.1.20", **where))
     return out
+
+
+def untouched_problems(ret: Return) -> list[Problem]:
+    """A return whose figures are still the blank template's: every input blank (today's template), or every
+    input 0 or blank with no text and no contact typed either (the pre-filled 0 of older templates). An agency
+    that truly has nothing to report writes 0 and its texts, so all zeros alone are not enough to say it."""
+    inputs = [c.id for c in ret.form.input_cells]
+    subs = ret.substitutions
+    blank = sum(1 for c in inputs if c in subs and subs[c].code == "blank")
+    if not inputs:  # a form of texts only: nothing to compare with a template
+        return []
+    if blank == len(inputs):
+        return [problem("untouched", state="全部填写项为空白")]
+    if any(ret.values.get(c) != 0 or (c in subs and subs[c].code != "blank") for c in inputs):
+        return []
+    typed = [f.id for f in ret.form.fields if not f.prefilled and ret.fields.get(f.id)] + [t for t in ret.texts.values() if t]
+    return [] if typed else [problem("untouched", state="全部填写项为 0 或空白，文字部分和联系人均未填写")]
 
 
 def text_problems(ret: Return) -> list[Problem]:
@@ -50,8 +71,9 @@ def check_return(ret: Return) -> Return:
     """Add the rule, field and text problems to a read-back return (in place) and return it,
     its problems limited per code and per file (the rest counted: returns.problems.limit_problems)."""
     if ret.form is not None and ret.values:
+        ret.problems[:0] = untouched_problems(ret)  # first: it explains the many blanks listed after it
         ret.problems.extend(field_problems(ret))
-        ret.problems.extend(rule_problems(ret.form, ret.values))
+        ret.problems.extend(rule_problems(ret.form, ret.values, ret.substitutions))
         ret.problems.extend(text_problems(ret))
     ret.problems = limit_problems(ret.problems)
     return ret

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import re
 import sys
@@ -10,12 +11,15 @@ from pathlib import Path
 
 import click
 
+from toolkit.cli import chinese
 from toolkit.core.batch import interrupt_on_sigterm
 from toolkit.core.errors import UserError
 from toolkit.core.version import __version__
 from toolkit.forms.spec import SpecError, builtin_forms, get_form, known_forms
 from toolkit.reports.render import check_word_template
-from toolkit.workbook.mailing import check_agency
+from toolkit.workbook.mailing import check_agency, check_year
+
+chinese.install()  # before any command is declared: click translates some texts (a Path's kind, --version's help) at once
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_CANNOT_RUN, EXIT_INTERNAL = 0, 1, 2, 3
 DEBUG_FLAG = "--debug"
@@ -43,6 +47,27 @@ def _internal(e: Exception) -> None:
     )
 
 
+_OS_REASONS = {
+    errno.ENOENT: "不存在",
+    errno.EACCES: "没有权限",
+    errno.EPERM: "没有权限",
+    errno.ENOSPC: "磁盘空间不足",
+    errno.EROFS: "所在的磁盘只读",
+    errno.ENOTDIR: "路径中有一项是文件，不是文件夹",
+    errno.EISDIR: "是文件夹",
+    errno.EEXIST: "已存在",
+    errno.ENAMETOOLONG: "文件名过长",
+    errno.EBUSY: "正被其他程序使用",
+}
+
+
+def os_reason(e: OSError) -> str:
+    """Why the system refused, in Chinese where the error is a common one (the system's strerror is English)."""
+    if e.strerror and not e.strerror.isascii():  # ours, already Chinese (find_workbooks: 文件或文件夹不存在)
+        return e.strerror
+    return _OS_REASONS.get(e.errno, e.strerror or str(e))
+
+
 def handled(func):
     """Turn failures into one Chinese line on stderr: exit 2 when the command cannot run, 3 for a bug of ours."""
 
@@ -58,7 +83,7 @@ def handled(func):
                 click.echo(f"  {line}", err=True)
             sys.exit(EXIT_CANNOT_RUN)
         except OSError as e:
-            _fail(f"{e.filename or ''}：无法读写（{e.strerror or e}）")
+            _fail(f"{e.filename or ''}：无法读写（{os_reason(e)}）")
         except KeyboardInterrupt:
             _fail("已中断")
         except Exception as e:  # never a traceback for the clerk (unless --debug)
@@ -75,9 +100,18 @@ def resolve_form(name: str | None):
         raise UserError(f"未知的表式“{name}”，可用的表式：{known}（也可给出表式 YAML 文件路径）") from None
 
 
+FORM_METAVAR = "表式"
+
+
+def form_option(help_text: str):
+    """`--form ID|SPEC.yaml`: the one form a command works with (resolve_form says when it is unknown)."""
+    return click.option("--form", "form_id", metavar=FORM_METAVAR, help=help_text)
+
+
 def extra_forms_option(func):
-    """`--form SPEC.yaml` (repeatable): returns of a user's own form are recognised too."""
-    return click.option("--form", "form_specs", multiple=True, help="另外识别的表式 YAML 文件（自定义的数据收集，可重复）")(func)
+    """`--form ID|SPEC.yaml` (repeatable): returns of a user's own form are recognised too."""
+    help_text = "另外识别的表式：表式标识或表式 YAML 文件（自定义的数据收集；可重复）"
+    return click.option("--form", "form_specs", multiple=True, metavar=FORM_METAVAR, help=help_text)(func)
 
 
 def forms_from(specs: tuple[str, ...]) -> dict:
@@ -95,7 +129,40 @@ def bounded_jobs(jobs: int | None, items: int) -> int | None:
 def jobs_option(func):
     """`--jobs N`: worker processes, 1 to MAX_JOBS."""
     kind = click.IntRange(min=1, max=MAX_JOBS)
-    return click.option("--jobs", type=kind, help=f"并行进程数（默认为全部 CPU 核，最多 {MAX_JOBS}）")(func)
+    return click.option("--jobs", type=kind, metavar="进程数", help=f"并行进程数（默认为全部 CPU 核，最多 {MAX_JOBS}）")(func)
+
+
+class Year(click.ParamType):
+    """A report year, the same for every command: check_year's rule and message."""
+
+    name = "年度"
+
+    def convert(self, value, param, ctx) -> int:
+        try:
+            return check_year(value)
+        except UserError as e:
+            self.fail(str(e), param, ctx)
+
+
+def year_option(help_text: str, required: bool = False):
+    """`--year 2024` (template, merge): four digits between 2000 and 2100, refused with one message everywhere."""
+    return click.option("--year", type=Year(), required=required, help=help_text)
+
+
+def agencies_option(help_text: str):
+    """`--agencies FILE` (template, check, merge): the office's list, read by read_agencies."""
+    kind = click.Path(path_type=Path, exists=True, dir_okay=False)
+    about = "；每行一个机关的文本文件，或含“机关名称”列的 CSV（可另有“联系人”“联系电话”列）"
+    return click.option("--agencies", type=kind, metavar="名单文件", help=help_text + about)
+
+
+def json_option(func):
+    """`--json` (check, report, merge): one machine-readable shape, documented in README."""
+    return click.option("--json", "as_json", is_flag=True, help="输出机器可读的 JSON（结构见 README）")(func)
+
+
+def quiet_option(func):
+    return click.option("-q", "--quiet", is_flag=True, help="不显示进度条")(func)
 
 
 def valid_name(ctx, param, value: str | None) -> str | None:
@@ -119,7 +186,8 @@ def _word_template(ctx, param, value: Path | None) -> Path | None:
 
 def template_option(help_text: str):
     """`--template X.docx`: a user's Word template, refused at once when it is not one."""
-    return click.option("--template", type=click.Path(path_type=Path), callback=_word_template, help=help_text)
+    kind = click.Path(path_type=Path)
+    return click.option("--template", type=kind, callback=_word_template, metavar="模板.docx", help=help_text)
 
 
 def make_out_dir(path: Path) -> Path:
@@ -127,7 +195,7 @@ def make_out_dir(path: Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise UserError(f"{path}：无法创建输出文件夹（{e.strerror or e}）") from None
+        raise UserError(f"{path}：无法创建输出文件夹（{os_reason(e)}）") from None
     return path
 
 
@@ -138,49 +206,71 @@ def progress(iterable, total: int, label: str, quiet: bool):
     return tqdm(iterable, total=total, desc=label, unit="份", disable=quiet or not sys.stderr.isatty())
 
 
-_USAGE = (
-    (r"Missing option '(.+?)'", r"缺少必需的选项 \1"),
-    (r"Missing argument '(.+?)'", r"缺少参数 \1"),
-    (r"No such option: (\S+)", r"没有这个选项：\1"),
-    (r"No such command '(.+?)'", r"没有这个命令：\1"),
-    (r"Option '(.+?)' requires an argument", r"选项 \1 需要一个值"),
-    (r"Invalid value for '(.+?)': (.*)", r"选项 \1 的值无效：\2"),
-    (r"Got unexpected extra arguments? \((.*)\)", r"多余的参数：\1"),
-)
-
-
-# What click says about a value (after "Invalid value for …: "), by the messages of click.types.
-_VALUES = (
-    (r"(?:File|Path) '(.+?)' does not exist\.?", r"文件“\1”不存在"),
-    (r"Directory '(.+?)' does not exist\.?", r"文件夹“\1”不存在"),
-    (r"\w+ '(.+?)' is a directory\.?", r"“\1”是文件夹，应给出文件"),
-    (r"\w+ '(.+?)' is a file\.?", r"“\1”是文件，应给出文件夹"),
-    (r"\w+ '(.+?)' is not (?:readable|writable|executable)\.?", r"“\1”没有读写权限"),
-    (r"'(.*?)' is not a valid integer\.?", r"“\1”不是整数"),
-    (r"'(.*?)' is not a valid float(?: range)?\.?", r"“\1”不是数字"),
-    (r"(.+?) is not in the range (.+?)\.?$", r"\1 超出允许的范围（\2）"),
-)
-
-
-def _chinese(text: str, patterns: tuple[tuple[str, str], ...]) -> str:
-    for pattern, chinese in patterns:
-        if re.match(pattern, text):
-            return re.sub(pattern, chinese, text, count=1).rstrip(".")
-    return text
-
-
 def usage_message(error: click.UsageError) -> str:
-    """Click's usage errors in Chinese (the English original where no pattern fits)."""
-    text = _chinese(error.format_message(), _USAGE)
-    head, sep, value = text.partition(" 的值无效：")
-    if sep:
-        text = head + sep + _chinese(value, _VALUES)
+    """A usage error (click's words already Chinese, see cli/chinese.py) as one line with Chinese punctuation."""
+    text = re.sub(r"'([^'\n]*)'", r"“\1”", error.format_message())  # click quotes names with ASCII quotes
+    text = re.sub(r"(?<=[”）\u3000-\u9fff])\.(?=\s|$)", "", text)  # and ends a Chinese message with "."
+    text = re.sub(r"。\s+", "。", text.replace("”, “", "”、“")).strip().rstrip("。")
     command = error.ctx.command_path if error.ctx else "toolkit"
     return f"{text}（运行 {command} --help 查看用法）"
 
 
+# What a value is, shown after an option in --help, in place of click's TEXT, INTEGER RANGE…
+METAVARS = {"text": "文本", "integer": "整数", "integer range": "整数", "float": "数", "float range": "数"}
+
+
+def _chinese_metavar(param: click.Parameter) -> None:
+    if param.metavar is not None or isinstance(param.type, click.Choice):
+        return
+    metavar = METAVARS.get(param.type.name, param.type.name.upper())  # a click.Path's name is Chinese already
+    if isinstance(param, click.Argument) and not param.required:
+        metavar = f"[{metavar}]"
+    param.metavar = metavar + ("..." if param.nargs != 1 else "")
+
+
+class _Formatter(click.HelpFormatter):
+    """Help with Chinese punctuation: 用法：…, 选项："""
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, "用法：" if prefix is None else prefix)
+
+    def write_heading(self, heading: str) -> None:
+        self.write(f"{'':>{self.current_indent}}{heading}：\n")
+
+
+class _Context(click.Context):
+    formatter_class = _Formatter
+
+
+class _Command(click.Command):
+    """A command whose usage line and value names are Chinese."""
+
+    context_class = _Context
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", "[选项]")
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            _chinese_metavar(param)
+
+
+WORKFLOW = ("template", "check", "report", "merge")  # how `toolkit --help` lists the commands: the order of the work
+
+
 class _Group(click.Group):
-    """A group whose usage errors are one Chinese line and exit 2, like every other failure."""
+    """The `toolkit` group: commands in workflow order; usage errors one Chinese line and exit 2, like every other failure."""
+
+    command_class = _Command
+    context_class = _Context
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", "[选项]")
+        kwargs.setdefault("subcommand_metavar", "命令 [参数]...")
+        super().__init__(*args, **kwargs)
+
+    def list_commands(self, ctx) -> list[str]:
+        names = super().list_commands(ctx)
+        return [n for n in WORKFLOW if n in names] + [n for n in names if n not in WORKFLOW]
 
     def main(self, args=None, *rest, **kwargs):
         args = list(sys.argv[1:] if args is None else args)
@@ -192,6 +282,9 @@ class _Group(click.Group):
         interrupt_on_sigterm()  # SIGTERM stops a command as Ctrl-C does: workers ended, temporary files removed
         try:
             code = super().main(args, *rest, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as e:  # `toolkit` alone: the help, as click shows it (exit 2)
+            click.echo(e.format_message(), err=True)
+            sys.exit(EXIT_CANNOT_RUN)
         except click.UsageError as e:
             _fail(usage_message(e))
         except click.Abort:
@@ -199,20 +292,40 @@ class _Group(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("toolkit", cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="toolkit")
-@click.option("--debug", is_flag=True, help="出错时显示详细的调用栈（向维护者报告问题时使用；也可写在命令之后）")
+@click.option("--debug", is_flag=True, help="出错时显示详细的调用栈（向维护者报告问题时用；可写在命令后）")
 def main(debug: bool) -> None:
-    """政府信息公开工作年度报告工具：生成填报模板、检查回收的表格、生成 Word 报告、汇总。
+    """政府信息公开工作年度报告工具：生成填报模板、检查回收的表格、生成报告、汇总。
 
-    退出码：0 全部通过；1 输入有问题（已逐条列出）；2 命令无法执行；3 程序内部错误。
+    \b
+    一般的工作顺序：
+      1. 给每个机关生成填报模板
+         toolkit template --year 2024 --agencies 名单.csv --out-dir 模板
+      2. 检查交回的表格，列出未报送的机关，有问题的标注后退回
+         toolkit check 回收 --agencies 名单.csv --annotate 批注
+      3. 生成各机关的年度报告
+         toolkit report 回收 --out-dir 报告
+      4. 汇总全区
+         toolkit merge 回收 -o 汇总 --name 原州区 --agencies 名单.csv
+
+    每个命令的用法和示例：toolkit 命令 --help，如 toolkit check --help。
+
+    \b
+    退出码：0 全部通过；1 输入有问题（已逐条列出）；
+            2 命令无法执行；3 程序内部错误。
     """
 
 
 @main.command("forms")
 @handled
 def forms_command() -> None:
-    """列出内置表式（标识、版本、名称）。"""
+    """列出内置表式（标识、版本、名称）。
+
+    \b
+    示例：
+      toolkit forms
+    """
     for form in builtin_forms().values():
         mark = "（默认）" if form.default else ""
         click.echo(f"{form.id}\t{form.version}\t{form.name}{mark}")

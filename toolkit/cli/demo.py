@@ -15,6 +15,7 @@ from toolkit.pipeline import (
     annotate,
     check_or_refuse,
     merge_returns,
+    read_agencies,
     read_agency_list,
     render_report,
     write_mailing,
@@ -65,8 +66,8 @@ def _reports(returns: list, out: Path) -> None:
 
 
 def _merge(samples: Path, out: Path) -> None:
-    order = read_agency_list(samples / "agencies.txt")
-    collection = merge_returns([samples / "returns-2024"], name="固原市原州区", agency_order=order)
+    expected = read_agencies(samples / "agencies-2024.csv")  # with contacts; two of them have not returned
+    collection = merge_returns([samples / "returns-2024"], name="固原市原州区", agency_order=expected)
     folder = out / "collection"
     fates = "，".join(f"{FATES[k]} {v} 份" for k, v in collection.counts().items() if v)
     click.echo(f"4. 汇总：{fates}；计入汇总 {len(collection.returns)} 个机关")
@@ -75,10 +76,24 @@ def _merge(samples: Path, out: Path) -> None:
 
 
 @main.command("demo")
-@click.option("--out", "out", type=click.Path(path_type=Path), default=Path("demo-output"), show_default=True)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("demo-output"),
+    show_default=True,
+    metavar="文件夹",
+    help="结果写入的文件夹",
+)
 @handled
 def demo_command(out: Path) -> None:
-    """用 samples/ 中的示例跑一遍完整流程（模板 → 检查 → 报告 → 汇总），结果写入 demo-output/。"""
+    """用 samples/ 中的示例跑一遍完整流程（模板、检查、报告、汇总）。
+
+    \b
+    示例：
+      toolkit demo             结果写入 demo-output/
+      toolkit demo --out 演示  结果写入 演示/
+    """
     samples = samples_dir()
     _templates(samples, out)
     returns = _check(samples, out)

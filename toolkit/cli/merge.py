@@ -7,21 +7,26 @@ from pathlib import Path
 import click
 
 from toolkit.cli.app import (
+    agencies_option,
     bounded_jobs,
+    form_option,
     handled,
     jobs_option,
+    json_option,
     main,
     make_out_dir,
     progress,
+    quiet_option,
     resolve_form,
     template_option,
     valid_name,
+    year_option,
 )
 from toolkit.cli.printing import echo_file, echo_json, result_json
 from toolkit.core.batch import process_pool
 from toolkit.core.errors import UserError
 from toolkit.core.fileio import find_workbooks, folder_lock
-from toolkit.pipeline import FATES, Collection, merge_exit_code, merge_returns, read_agency_list, write_outputs
+from toolkit.pipeline import FATES, Collection, merge_exit_code, merge_returns, read_agencies, read_summary_text, write_outputs
 
 
 def _echo(c: Collection, outputs: list[Path]) -> None:
@@ -47,24 +52,47 @@ def merge_json(c: Collection, outputs: list[Path]) -> dict:
 
 @main.command("merge")
 @click.argument(
-    "paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False)
+    "paths", nargs=-1, required=True, metavar="文件或文件夹...", type=click.Path(path_type=Path, readable=False)
 )  # the guards say why a file cannot be read
-@click.option("-o", "--out-dir", "out", required=True, type=click.Path(path_type=Path), help="输出文件夹")
-@click.option("--form", "form_id", help="汇总的表式（默认为现行格式 gov-info-2021）；其他表式的报表列为“表式不符”")
-@click.option("--name", callback=valid_name, help="区域名称，用于汇总报告标题（默认“汇总”）")
-@click.option("--previous", type=click.Path(path_type=Path), help="上年的 collection.xlsx，用于跨年度核对")
+@click.option(
+    "-o", "--out-dir", "out", required=True, type=click.Path(path_type=Path, file_okay=False), metavar="文件夹", help="输出文件夹"
+)
+@form_option("汇总的表式（默认 gov-info-2021）；其他表式的报表列为“表式不符”")
+@click.option("--name", callback=valid_name, metavar="区域名称", help="区域名称，用于汇总报告标题（默认“汇总”）")
+@click.option("--previous", type=click.Path(path_type=Path), metavar="文件", help="上年的 collection.xlsx，用于跨年度核对")
 @click.option("--include-invalid", is_flag=True, help="有错误的报表也计入汇总（默认只汇总通过检查的报表）")
 @jobs_option
-@click.option("--agencies", type=click.Path(path_type=Path), help="机关名单：决定报告顺序，并列出未报送的机关")
-@click.option("--year", type=click.IntRange(2000, 2100), help="汇总年度（默认取多数报表的年度）")
+@agencies_option("机关名单：决定报告顺序，列出未报送的机关和催报联系人")
+@year_option("汇总年度，如 2024（默认取多数报表的年度）")
 @template_option("Word 报告模板（默认用表式内置模板）")
-@click.option("--json", "as_json", is_flag=True, help="输出机器可读的 JSON（与 check --json 结构相同，见 README）")
-@click.option("-q", "--quiet", is_flag=True, help="不显示进度条")
+@click.option(
+    "--text",
+    "text_file",
+    type=click.Path(path_type=Path),
+    metavar="文件",
+    help="summary.docx 的文字部分（UTF-8 文本，每部分以其标题开头，如“五、存在的主要问题及改进情况”）",
+)
+@json_option
+@quiet_option
 @handled
-def merge_command(paths, out, form_id, name, previous, include_invalid, jobs, agencies, year, template, as_json, quiet) -> None:
-    """汇总多份填报表格：collection.xlsx（状态、汇总、明细、文字、图表）、collection.docx 和 summary.docx。"""
+def merge_command(
+    paths, out, form_id, name, previous, include_invalid, jobs, agencies, year, template, text_file, as_json, quiet
+) -> None:
+    """汇总多份报表，生成汇总表、报告汇编和汇总报告。
+
+    输出文件夹中生成 collection.xlsx（状态、催报、汇总、明细、文字、图表）、collection.docx（各机关报告汇编）和
+    summary.docx（全区汇总报告）。
+
+    \b
+    示例：
+      toolkit merge 回收 -o 汇总 --name 原州区
+      toolkit merge 回收 -o 汇总 --name 原州区 --agencies 名单.csv --year 2024
+      toolkit merge 回收 -o 汇总 --previous 上年汇总/collection.xlsx
+      toolkit merge 回收 -o 汇总 --name 原州区 --text 汇总报告文字.txt
+    """
     form = resolve_form(form_id)
-    order = read_agency_list(agencies) if agencies else None
+    order = read_agencies(agencies) if agencies else None
+    texts = read_summary_text(text_file, form) if text_file else None
     out = make_out_dir(out)
     files = [f for f in find_workbooks(list(paths)) if out.resolve() not in f.resolve().parents]  # not our own outputs
     if not files:
@@ -74,7 +102,7 @@ def merge_command(paths, out, form_id, name, previous, include_invalid, jobs, ag
         with progress(None, len(files), "检查", quiet) as bar:
             c = merge_returns(files, form, name, previous, include_invalid, pool, order, year, bar.update)
         with progress(None, len(c.returns), "生成报告", quiet) as bar:
-            outputs = write_outputs(c, out, pool, template, bar.update)
+            outputs = write_outputs(c, out, pool, template, bar.update, texts)
     if as_json:
         echo_json(merge_json(c, outputs))
     else:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from toolkit.checking.replaced import replacements
 from toolkit.cli.app import (
     EXIT_INTERNAL,
     bounded_jobs,
@@ -15,9 +16,11 @@ from toolkit.cli.app import (
     forms_from,
     handled,
     jobs_option,
+    json_option,
     main,
     make_out_dir,
     progress,
+    quiet_option,
     resolve_form,
     template_option,
 )
@@ -27,6 +30,7 @@ from toolkit.core.errors import UserError
 from toolkit.core.fileio import atomic_write_bytes, find_workbooks, safe_filename, unique_path
 from toolkit.forms.spec import Form
 from toolkit.pipeline import Return, check_or_refuse, is_collection, lint_template, render_all, template_variables
+from toolkit.reports.fonts import missing_fonts_message
 from toolkit.reports.pdf import convert_to_pdf, find_soffice
 from toolkit.returns.problems import problem
 
@@ -55,9 +59,17 @@ class _Outcome:
         for ret in self.checked:
             doc = self.reports.get(id(ret))
             pdf = pdfs.get(doc) if doc else None
-            files.append({**ret.to_dict(), "report": str(doc) if doc else None, "pdf": str(pdf) if pdf else None})
+            replaced = [_replaced_json(r) for r in replacements(ret)] if doc else []  # what --force counted instead
+            files.append(
+                {**ret.to_dict(), "report": str(doc) if doc else None, "pdf": str(pdf) if pdf else None, "replaced": replaced}
+            )
         summary = {"files": len(self.checked), "reports": len(self.rendered), "refused": len(self.refused)}
         return result_json(files, {**summary, "unreadable": len(self.unreadable)})
+
+
+def _replaced_json(r) -> dict:
+    used = r.used if isinstance(r.used, int) else float(r.used)
+    return {"sheet": r.sheet, "cell": r.cell, "cell_id": r.cell_id, "labels": r.labels, "typed": r.typed, "used": used}
 
 
 def _require_soffice() -> None:
@@ -142,23 +154,34 @@ def _plan(returns: tuple[Path, ...], output: Path | None, out_dir: Path | None) 
 
 @main.command("report")
 @click.argument(
-    "returns", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False)
+    "returns", nargs=-1, required=True, metavar="文件或文件夹...", type=click.Path(path_type=Path, readable=False)
 )  # the guards say why a file cannot be read
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="输出的 .docx 文件（只有一份报表时）")
-@click.option("--out-dir", type=click.Path(path_type=Path), help="输出文件夹：每份报表生成一份报告，文件名取报告标题")
+@click.option("-o", "--output", type=click.Path(path_type=Path), metavar="文件", help="输出的 .docx 文件（只有一份报表时）")
+@click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="文件夹",
+    help="输出文件夹：每份报表生成一份报告，文件名取报告标题",
+)
 @template_option("自定义 Word 模板（变量名见 toolkit context）")
 @click.option("--pdf", is_flag=True, help="同时用 LibreOffice 转换为 PDF（需要安装 LibreOffice）")
-@click.option("--force", is_flag=True, help="报表有错误时仍然生成报告")
+@click.option("--force", is_flag=True, help="报表有错误时仍然生成报告（列出每个按 0 计的填写项）")
 @jobs_option
-@click.option("--json", "as_json", is_flag=True, help="输出机器可读的 JSON（与 check --json 结构相同，见 README）")
-@click.option("-q", "--quiet", is_flag=True, help="不显示进度条")
+@json_option
+@quiet_option
 @extra_forms_option
 @handled
 def report_command(returns, output, out_dir, template, pdf, force, jobs, as_json, quiet, form_specs) -> None:
     """用填好的报表生成官方格式的年度报告（Word，可选 PDF）。
 
-    RETURNS 为一个或多个 .xlsx 文件或文件夹。每份报表先检查；有错误的报表不生成报告（退出码 1），
-    除非加 --force。
+    每份报表先检查；有错误的报表不生成报告（退出码 1），除非加 --force。
+
+    \b
+    示例：
+      toolkit report 司法局.xlsx -o 司法局年度报告.docx
+      toolkit report 回收 --out-dir 报告 --pdf  每份报表一份报告，另存 PDF
+      toolkit report 回收 --out-dir 报告 --template 我的模板.docx
+      toolkit report 有错误的表.xlsx -o 报告.docx --force
     """
     files = _plan(returns, output, out_dir)
     if pdf:
@@ -167,6 +190,9 @@ def report_command(returns, output, out_dir, template, pdf, force, jobs, as_json
         make_out_dir(out_dir)
     outcome = _render_all(files, output, out_dir, template, force, jobs, quiet or as_json, forms_from(form_specs))
     pdfs = _to_pdf(outcome.rendered) if pdf and outcome.rendered else {}
+    fonts_note = missing_fonts_message() if pdfs and not as_json else ""  # once per run, not per PDF
+    if fonts_note:
+        click.echo(fonts_note, err=True)
     if as_json:
         echo_json(outcome.to_json(pdfs))
     else:
@@ -180,7 +206,17 @@ def _echo(files: list[Path], outcome: _Outcome, pdfs: dict[Path, Path]) -> None:
         _echo_refused(ret, force_helps=ret.form is not None)
     for path in [*outcome.rendered, *pdfs.values()]:
         click.echo(f"已生成：{path}")
+    _echo_replaced(outcome)
     _summary(files, outcome)
+
+
+def _echo_replaced(outcome: _Outcome) -> None:
+    """--force: every value a report counts instead of what was typed (a non-number, -3, a blank: 0)."""
+    lines = [r.line for ret in outcome.checked if id(ret) in outcome.reports for r in replacements(ret)]
+    if lines:
+        click.echo(f"注意：以下 {len(lines)} 个填写项的内容无法使用，报告中按所列数值计（--force）：", err=True)
+        for line in lines:
+            click.echo(f"  {line}", err=True)
 
 
 def _summary(files: list[Path], outcome: _Outcome) -> None:
@@ -192,13 +228,19 @@ def _summary(files: list[Path], outcome: _Outcome) -> None:
 
 
 @main.command("context")
-@click.argument("form_id", required=False)
+@click.argument("form_id", required=False, metavar="[表式]")
 @template_option("检查此 Word 模板的变量名")
 @handled
 def context_command(form_id, template) -> None:
-    """列出报告模板可用的变量名（单元格标识及其行列标签、文字部分、基本信息）。
+    """列出报告模板可用的变量名（单元格、文字部分、基本信息）。
 
-    FORM_ID 为表式标识（默认为现行格式）或表式 YAML 路径。加 --template 时检查模板中的变量名。
+    表式为表式标识（默认为现行格式）或表式 YAML 文件路径。加 --template 时检查模板中的变量名。
+
+    \b
+    示例：
+      toolkit context                           现行格式的全部变量名
+      toolkit context gov-info-2019 > 变量名.txt
+      toolkit context --template 我的模板.docx  检查自己的模板
     """
     form = resolve_form(form_id)
     if template is not None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from toolkit.collection.model import Collection
+from toolkit.collection.sizing import column_width, print_setup, row_height
 from toolkit.forms.spec import Form, Row
 
 SHEET = "图表"
 TOP = 30  # agencies shown in the per-agency charts (the busiest first)
+CHART_WIDTH, MAX_HEIGHT, ROW_PX = 960, 620, 20  # pixels: a landscape A4 page holds one chart at full size
 
 
 def outcome_groups(form: Form) -> list[tuple[str, list[str]]]:
@@ -45,9 +47,12 @@ def write_charts(wb, c: Collection, fmt: dict) -> None:
         return
     received, title = c.form.charts.received, c.form.charts.received_title
     header = ["机关名称", title, *(label for label, _ in groups)]
+    rows = sorted(c.returns, key=lambda r: -r.values.get(received, 0))
+    widths = [column_width([header[0], *(r.agency for r in rows)], 12, 28), *(column_width([h], 8, 14) for h in header[1:])]
     for col, text in enumerate(header):
         ws.write_string(0, col, text, fmt["head"])
-    rows = sorted(c.returns, key=lambda r: -r.values.get(received, 0))
+        ws.set_column(col, col, widths[col])
+    ws.set_row(0, row_height(zip(header, widths, strict=True), 20))
     for i, r in enumerate(rows, start=1):
         ws.write_string(i, 0, r.agency, fmt["cell"])
         ws.write_number(i, 1, r.values.get(received, 0), fmt["int"])
@@ -59,44 +64,57 @@ def write_charts(wb, c: Collection, fmt: dict) -> None:
     for k, (label, ids) in enumerate(groups, start=1):
         ws.write_string(region + k, 0, label, fmt["cell"])
         ws.write_number(region + k, 1, _sum(c.totals, ids), fmt["int"])
-    ws.set_column(0, 0, 24)
-    ws.set_column(1, len(header) - 1, 12)
-    if rows:
-        _agency_charts(wb, ws, len(groups), min(TOP, len(rows)), title, outcome)
-    _region_chart(wb, ws, region, len(groups), f"{c.name}{outcome}构成")  # to the right of the per-agency charts
+    charts = _agency_charts(wb, len(groups), min(TOP, len(rows)), title, outcome) if rows else []
+    charts.append(_region_chart(wb, region, len(groups), f"{c.name}{outcome}构成"))
+    _place(ws, charts, region + len(groups) + 2)
+    print_setup(ws, c.title("汇总") + " · 图表", landscape=True)  # no repeated header: it would sit above the charts
 
 
-def _agency_charts(wb, ws, n_groups: int, n: int, title: str, outcome: str) -> None:
+def _place(ws, charts: list, row: int) -> None:
+    """The charts below the tables, one to a page: a chart never straddles a page break."""
+    breaks = []
+    for chart, height in charts:
+        chart.set_size({"width": CHART_WIDTH, "height": height})
+        ws.insert_chart(row, 0, chart)
+        breaks.append(row)
+        row += -(-height // ROW_PX) + 1
+    ws.set_h_pagebreaks(breaks)
+
+
+def _agency_charts(wb, n_groups: int, n: int, title: str, outcome: str) -> list:
     cats = [SHEET, 1, 0, n, 0]
+    height = min(MAX_HEIGHT, max(300, 20 * n + 100))
     received = wb.add_chart({"type": "bar"})
     received.add_series({"name": [SHEET, 0, 1], "categories": cats, "values": [SHEET, 1, 1, n, 1]})
     received.set_title({"name": f"{title}（前 {n} 个机关）"})
     received.set_legend({"none": True})
     received.set_y_axis({"reverse": True})
-    height = max(300, 22 * n + 80)
-    received.set_size({"width": 720, "height": height})
-    ws.insert_chart(1, n_groups + 3, received)
+    received.set_x_axis({"min": 0})  # counts from zero: an axis from 610 makes 643 look like nothing
     outcomes = wb.add_chart({"type": "bar", "subtype": "stacked"})
     for j in range(n_groups):
         col = 2 + j
         outcomes.add_series({"name": [SHEET, 0, col], "categories": cats, "values": [SHEET, 1, col, n, col]})
     outcomes.set_title({"name": f"各机关{outcome}（前 {n} 个机关）"})
     outcomes.set_y_axis({"reverse": True})
+    outcomes.set_x_axis({"min": 0})
     outcomes.set_legend({"position": "bottom"})
-    outcomes.set_size({"width": 720, "height": height})
-    ws.insert_chart(1 + -(-height // 20) + 2, n_groups + 3, outcomes)  # below the first (rows are 20 px)
+    return [(received, height), (outcomes, height)]
 
 
-def _region_chart(wb, ws, region: int, n_groups: int, title: str) -> None:
+PIE_LABELS = {"category": True, "percentage": True, "value": False, "series_name": False, "leader_lines": True}
+
+
+def _region_chart(wb, region: int, n_groups: int, title: str) -> tuple:
+    """The region's outcome shares: each slice labelled with its category and share only (no series name)."""
     pie = wb.add_chart({"type": "pie"})
     pie.add_series(
         {
             "name": title,
             "categories": [SHEET, region + 1, 0, region + n_groups, 0],
             "values": [SHEET, region + 1, 1, region + n_groups, 1],
-            "data_labels": {"value": True, "percentage": True},
+            "data_labels": {**PIE_LABELS, "position": "best_fit"},
         }
     )
     pie.set_title({"name": title})
-    pie.set_size({"width": 600, "height": 400})
-    ws.insert_chart(1, n_groups + 3 + 12, pie)
+    pie.set_legend({"none": True})
+    return pie, 520

@@ -22,6 +22,7 @@ from xml.sax.saxutils import escape
 from lxml import etree
 
 from toolkit.collection.model import Collection
+from toolkit.collection.summary import summary_return
 from toolkit.core.batch import Progress
 from toolkit.core.fileio import atomic_output, atomic_write_bytes
 from toolkit.core.text import xml_safe
@@ -33,6 +34,7 @@ R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 CT = "http://schemas.openxmlformats.org/package/2006/content-types"
 DOC, DOC_RELS, TYPES, CORE = "word/document.xml", "word/_rels/document.xml.rels", "[Content_Types].xml", "docProps/core.xml"
+SETTINGS = "word/settings.xml"
 _BODY = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?body)\b[^>]*>")
 _ROOT = re.compile(rb"<([A-Za-z_][\w.:-]*)[\s>]")
 NSW = f'xmlns:w="{W}"'
@@ -50,18 +52,65 @@ def _text(value: str) -> str:
     return escape(xml_safe(value))
 
 
-def _contents(title: str, agencies: list[str]) -> str:
-    """The contents list: each entry a link to the bookmark at the start of that agency's report."""
+def _field(instr: str, result: str = "") -> str:
+    """A complex field's runs (begin, code, separate, cached result, end)."""
+    cached = f"<w:r><w:t>{result}</w:t></w:r>" if result else ""
+    return (
+        '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+        f'<w:r><w:instrText xml:space="preserve">{instr}</w:instrText></w:r>'
+        f'<w:r><w:fldChar w:fldCharType="separate"/></w:r>{cached}<w:r><w:fldChar w:fldCharType="end"/></w:r>'
+    )
+
+
+def _entry(i: int, agency: str, tab: int) -> str:
+    """One contents line: the agency, a dot leader, its first page (a PAGEREF field to its bookmark)."""
+    page = _field(f" PAGEREF {_bookmark(i)} " + "\\h ", str(i + 1))
+    return (
+        f'<w:pPr><w:tabs><w:tab w:val="right" w:leader="dot" w:pos="{tab}"/></w:tabs>'
+        '<w:spacing w:line="480" w:lineRule="exact"/><w:ind w:firstLineChars="0" w:firstLine="0"/><w:jc w:val="left"/></w:pPr>'
+        f'<w:hyperlink w:anchor="{_bookmark(i)}" w:history="1"><w:r><w:t xml:space="preserve">{i}．{_text(agency)}</w:t></w:r>'
+        f"<w:r><w:tab/></w:r>{page}</w:hyperlink>"
+    )
+
+
+def _contents(title: str, agencies: list[str], tab: int) -> str:
+    """The 目录: each entry links to its report's bookmark and shows its page in a PAGEREF field, which
+    LibreOffice computes when it lays the document out (so the PDF has real numbers) and Word updates
+    on open (settings: updateFields). Not wrapped in a TOC field: LibreOffice prints a TOC field's
+    cached text instead of the PAGEREFs inside it (measured: 2, 3, 4, 5 where the reports start on 2, 7, 11, 15)."""
+    head = '<w:pPr><w:ind w:firstLineChars="0" w:firstLine="0"/><w:jc w:val="center"/></w:pPr>'
     out = [
-        f'<w:p {NSW}><w:pPr><w:jc w:val="center"/></w:pPr><w:r><w:rPr><w:b/><w:sz w:val="36"/></w:rPr><w:t>{_text(title)}</w:t></w:r></w:p>',
-        f'<w:p {NSW}><w:pPr><w:jc w:val="center"/></w:pPr><w:r><w:rPr><w:b/><w:sz w:val="32"/></w:rPr><w:t>目录</w:t></w:r></w:p>',
+        f'<w:p {NSW}>{head}<w:r><w:rPr><w:b/><w:sz w:val="36"/></w:rPr><w:t>{_text(title)}</w:t></w:r></w:p>',
+        f'<w:p {NSW}>{head}<w:r><w:rPr><w:b/><w:sz w:val="32"/></w:rPr><w:t>目录</w:t></w:r></w:p>',
     ]
-    for i, agency in enumerate(agencies, start=1):
-        out.append(
-            f'<w:p {NSW}><w:hyperlink w:anchor="{_bookmark(i)}" w:history="1"><w:r>'
-            f'<w:t xml:space="preserve">{i}．{_text(agency)}</w:t></w:r></w:hyperlink></w:p>'
-        )
+    out += [f"<w:p {NSW}>{_entry(i, agency, tab)}</w:p>" for i, agency in enumerate(agencies, start=1)]
     return "".join(out)
+
+
+def _tab_stop(sect) -> int:
+    """The right edge of the text in twips (page width less margins), for the contents' page numbers."""
+    size, mar = (sect.find(_w("pgSz")), sect.find(_w("pgMar"))) if sect is not None else (None, None)
+    try:
+        return int(size.get(_w("w"))) - int(mar.get(_w("left"))) - int(mar.get(_w("right")))
+    except (AttributeError, TypeError, ValueError):  # no or odd page set-up in a user's template
+        return 8844  # A4 less 28 + 26 mm
+
+
+_SETTINGS_AFTER = ("hdrShapeDefaults", "footnotePr", "endnotePr", "compat", "docVars", "rsids", "mathPr", "themeFontLang")
+
+
+def _update_fields(settings: bytes) -> bytes:
+    """settings.xml with w:updateFields on: Word recomputes the 目录's page numbers when the file opens."""
+    root = etree.fromstring(settings)
+    for old in root.findall(_w("updateFields")):
+        root.remove(old)
+    flag = etree.Element(_w("updateFields"), {_w("val"): "true"})
+    later = next((el for el in root if el.tag in {_w(t) for t in _SETTINGS_AFTER}), None)
+    if later is None:
+        root.append(flag)
+    else:
+        later.addprevious(flag)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 def _closing(raw: bytes, body: re.Match) -> bytes:
@@ -118,13 +167,15 @@ class _Combiner:
         self.count, self.pending = 0, None
         self.final = root.find(_w("body")).find(_w("sectPr"))
         for item in self.base.infolist():
-            if item.filename not in (DOC, DOC_RELS, TYPES, CORE):
+            if item.filename == SETTINGS:
+                zf.writestr(item, _update_fields(self.base.read(item.filename)))
+            elif item.filename not in (DOC, DOC_RELS, TYPES, CORE):
                 zf.writestr(item, self.base.read(item.filename))
         body = _BODY.search(raw)
         self.closing = _closing(raw, body)
         self.out = zf.open(DOC, "w", force_zip64=True)
         self.out.write(raw[: body.end()])
-        self.out.write(_contents(title, agencies).encode())
+        self.out.write(_contents(title, agencies, _tab_stop(self.final)).encode())
         if self.final is not None:
             self.out.write(_section_paragraph(self.final))
 
@@ -296,8 +347,11 @@ def write_collection_docx(
     return combine_reports(docs, [r.agency for r in c.returns], path, c.title("汇编"))
 
 
-def write_summary_docx(c: Collection, path: str | Path, template_path: str | Path | None = None) -> Path:
-    """summary.docx: the region's totals rendered with the agencies' template, titled with the region's name."""
+def write_summary_docx(
+    c: Collection, path: str | Path, template_path: str | Path | None = None, texts: dict[str, str] | None = None
+) -> Path:
+    """summary.docx: the region's totals rendered with the agencies' template, titled with the region's name;
+    `texts` (section id -> text, from `merge --text`) replace the form's default wording."""
     path = Path(path)
-    atomic_write_bytes(path, render_report(c.summary_return(), template_path))
+    atomic_write_bytes(path, render_report(summary_return(c, texts), template_path))
     return path

@@ -23,6 +23,7 @@ from toolkit.forms.spec import Form, default_form, known_forms
 from toolkit.reading.interpret import COLLECTION, kind_of
 from toolkit.returns.model import Problem, Return
 from toolkit.returns.problems import problem
+from toolkit.workbook.mailing import Agency
 
 # ---------------------------------------------------------------- checking in parallel
 
@@ -89,20 +90,25 @@ def _stamp(ret: Return) -> tuple:
     return (when, mtime, ret.path)
 
 
-def _mark_duplicates(entries: list[Entry]) -> None:
-    groups: dict[tuple, list[Entry]] = {}
-    for e in entries:
-        if e.fate in ("accepted", "rejected") and e.ret.form is not None:
-            key = (e.ret.agency.strip() or e.path, e.ret.year)
-            groups.setdefault(key, []).append(e)
+def duplicates(rets: Iterable[Return]) -> list[tuple[Return, list[Return]]]:
+    """Two or more returns of one agency for one year: (the newest, which counts; the others). Shared with `check`."""
+    groups: dict[tuple, list[Return]] = {}
+    for r in rets:
+        groups.setdefault((r.agency.strip() or r.path, r.year), []).append(r)
+    found = []
     for group in groups.values():
-        if len(group) < 2:
-            continue
-        newest = max(group, key=lambda e: _stamp(e.ret))
-        for e in group:
-            if e is not newest:
-                e.fate = "duplicate"
-                e.notes.append(problem("duplicate", other=newest.path))
+        if len(group) > 1:
+            newest = max(group, key=_stamp)
+            found.append((newest, [r for r in group if r is not newest]))
+    return found
+
+
+def _mark_duplicates(entries: list[Entry]) -> None:
+    usable = {id(e.ret): e for e in entries if e.fate in ("accepted", "rejected") and e.ret.form is not None}
+    for newest, others in duplicates(e.ret for e in usable.values()):
+        for r in others:
+            usable[id(r)].fate = "duplicate"
+            usable[id(r)].notes.append(problem("duplicate", other=newest.path))
 
 
 def classify(rets: list[Return], form: Form, year: int | None = None) -> tuple[list[Entry], int | None]:
@@ -121,12 +127,17 @@ def classify(rets: list[Return], form: Form, year: int | None = None) -> tuple[l
     return entries, year
 
 
+def not_returned(agencies: Sequence[str], rets: Iterable[Return]) -> list[str]:
+    """The listed agencies none of the returns is from, in list order. Shared with `check --agencies`."""
+    sent = {r.agency.strip() for r in rets}
+    return [name for name in agencies if name.strip() not in sent]
+
+
 def _missing(entries: list[Entry], agencies: Sequence[str]) -> list[Entry]:
-    sent = {e.ret.agency.strip() for e in entries if e.fate in ("accepted", "rejected", "duplicate")}
+    sent = [e.ret for e in entries if e.fate in ("accepted", "rejected", "duplicate")]
     return [
         Entry("", Return(path="", form=None, agency=name), "missing", [problem("not_returned", agency=name)])
-        for name in agencies
-        if name.strip() not in sent
+        for name in not_returned(agencies, sent)
     ]
 
 
@@ -171,7 +182,7 @@ def merge_returns(
     previous: str | Path | Previous | None = None,
     include_invalid: bool = False,
     executor: Executor | None = None,
-    agency_order: Sequence[str] | None = None,
+    agency_order: Sequence[str | Agency] | None = None,
     year: int | None = None,
     progress: Progress | None = None,
 ) -> Collection:
@@ -179,17 +190,20 @@ def merge_returns(
 
     `previous` is last year's collection.xlsx (or a Previous already read); `executor` any
     concurrent.futures.Executor (a process pool, a Dask client's executor) or None for in-process.
+    `agency_order` is the office's list (names, or Agency with contacts for 催报).
     """
     form = form or default_form()
     files = find_workbooks(list(paths))
     prev = _load_previous(previous)
     rets = check_all(files, form, executor, progress)
     entries, year = classify(rets, form, year)
-    entries += _missing(entries, agency_order or [])
+    listed = [a if isinstance(a, Agency) else Agency(a) for a in agency_order or []]
+    order = [a.name for a in listed]
+    entries += _missing(entries, order)
     notes = _apply_previous(entries, form, prev, year) if prev else []
-    included = order_returns(_included(entries, include_invalid), agency_order)
+    included = order_returns(_included(entries, include_invalid), order)
     totals = sum_inputs(form, included)
-    return Collection(form, name or DEFAULT_NAME, year, entries, included, totals, notes, prev, include_invalid)
+    return Collection(form, name or DEFAULT_NAME, year, entries, included, totals, notes, prev, include_invalid, listed)
 
 
 def _load_previous(previous: str | Path | Previous | None) -> Previous | None:

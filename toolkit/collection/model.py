@@ -10,6 +10,7 @@ from typing import Any
 
 from toolkit.forms.spec import Form
 from toolkit.returns.model import ERROR, WARNING, Problem, Return
+from toolkit.workbook.mailing import Agency
 
 FATES = {
     "accepted": "通过",
@@ -21,6 +22,7 @@ FATES = {
     "missing": "未报送",
 }
 DEFAULT_NAME = "汇总"
+CONTACT_FIELD, PHONE_FIELD = "contact", "phone"  # the 基本信息 fields an office calls
 
 
 @dataclass
@@ -49,6 +51,18 @@ class Entry:
     def fate_label(self) -> str:
         return FATES[self.fate]
 
+    @property
+    def passed(self) -> bool:
+        """Accepted with no error of its own or of the cross-year check: nothing to chase."""
+        return self.fate == "accepted" and not self.errors
+
+    @property
+    def first_problem(self) -> Problem | None:
+        """What 状态 shows first: the merge's note (why it is not counted), but a duplicate's own errors first."""
+        own = [*self.ret.errors, *self.ret.warnings]
+        order = [*own, *self.notes] if self.fate == "duplicate" else [*self.notes, *own]
+        return next(iter(order), None)  # cross-year problems have their own column
+
     def to_dict(self) -> dict[str, Any]:
         """The return's own JSON (as `check --json` gives it) with the merge's fate and every problem of the entry."""
         problems = self.problems
@@ -61,6 +75,40 @@ class Entry:
             "warnings": sum(p.severity == WARNING for p in problems),
             "problems": [p.to_dict() for p in problems],
         }
+
+
+@dataclass(frozen=True)
+class Chase:
+    """One row of 催报: who to call, why, and how to reach them."""
+
+    agency: str
+    kind: str  # result_of the entry: what colours the row
+    result: str
+    problem: str
+    contact: str
+    phone: str
+    path: str
+
+
+RESULT_ORDER = ("unreadable", "wrong_form", "wrong_year", "rejected", "missing", "duplicate", "warned", "accepted")
+
+
+def result_of(e: Entry) -> str:
+    """The entry's fate, with an accepted one that has warnings (or cross-year errors) apart: what colours 状态."""
+    if e.fate == "accepted" and (e.errors or e.warnings):
+        return "warned"
+    return e.fate
+
+
+def result_label(e: Entry) -> str:
+    if result_of(e) == "warned":
+        return "通过（有错误）" if e.errors else "通过（有警告）"
+    return e.fate_label
+
+
+def status_rank(e: Entry) -> tuple:
+    """Problems first (unreadable, wrong form or year, rejected, not returned, duplicates), then warnings, then passed."""
+    return (RESULT_ORDER.index(result_of(e)), e.ret.agency.strip() or "~", e.path)
 
 
 @dataclass
@@ -84,10 +132,45 @@ class Collection:
     notes: list[str] = field(default_factory=list)  # merge-level remarks for the console
     previous: Previous | None = None
     include_invalid: bool = False
+    agencies: list[Agency] = field(default_factory=list)  # the --agencies list (empty without one)
+
+    @property
+    def expected(self) -> int | None:
+        """How many agencies should have returned: the --agencies list's length; None without a list."""
+        return len(self.agencies) or None
+
+    @property
+    def received(self) -> int:
+        """How many agencies sent a usable return of this form and year (duplicates counted once)."""
+        sent = {e.ret.agency.strip() for e in self.entries if e.fate in ("accepted", "rejected", "duplicate")}
+        return len(sent - {""})
+
+    def chase_list(self) -> list[Chase]:
+        """Every agency to call: not returned, or no return of it passed; one row each, in 状态 order."""
+        done = {e.ret.agency.strip() for e in self.entries if e.passed}
+        book = {a.name.strip(): a for a in self.agencies}
+        out: dict[str, Chase] = {}
+        for e in sorted(self.entries, key=status_rank):
+            key = e.ret.agency.strip() or e.path
+            if e.passed or key in done or key in out:
+                continue
+            listed = book.get(key, Agency(key))
+            first = e.first_problem or next(iter(e.cross_year), None)
+            out[key] = Chase(
+                agency=e.ret.agency.strip(),
+                kind=result_of(e),
+                result=result_label(e),
+                problem=first.message if first else "",
+                contact=e.ret.fields.get(CONTACT_FIELD, "").strip() or listed.contact,
+                phone=e.ret.fields.get(PHONE_FIELD, "").strip() or listed.phone,
+                path=e.path,
+            )
+        return list(out.values())
 
     def title(self, suffix: str) -> str:
         """The form's report title for the whole region, e.g. 原州区2024年政府信息公开工作年度报告汇编."""
-        return self.form.report_title(self.name, self.year or "") + suffix
+        name = "" if self.name == DEFAULT_NAME else self.name  # not 汇总2024年…汇总 when no --name was given
+        return self.form.report_title(name, self.year or "") + suffix
 
     def counts(self) -> dict[str, int]:
         c = Counter(e.fate for e in self.entries)
@@ -97,19 +180,6 @@ class Collection:
     def clean(self) -> bool:
         """Every input accepted with no cross-year error and nobody missing."""
         return all(e.fate == "accepted" and not any(p.severity == ERROR for p in e.cross_year) for e in self.entries)
-
-    def summary_return(self) -> Return:
-        """The region as if it were one agency: what summary.docx is rendered from."""
-        texts = {s.id: f"本部分为{self.name}汇总报告，具体内容见各机关年度报告。" for s in self.form.text_sections}
-        first = self.form.text_sections[0].id if self.form.text_sections else ""
-        if first:
-            texts[first] = (
-                f"本报告汇总了{self.name}{len(self.returns)}个机关报送的{self.year or ''}年度政府信息公开工作年度报告数据。"
-            )
-        fields = {"agency": self.name, "year": str(self.year or "")}
-        return Return(
-            path="", form=self.form, agency=self.name, year=self.year, fields=fields, values=dict(self.totals), texts=texts
-        )
 
 
 def sum_inputs(form: Form, rets: Iterable[Return]) -> dict[str, int | Decimal]:

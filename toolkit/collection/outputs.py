@@ -23,6 +23,7 @@ def write_outputs(
     executor: Executor | None = None,
     template_path: str | Path | None = None,
     progress: Progress | None = None,
+    summary_texts: dict[str, str] | None = None,
 ) -> list[Path]:
     """collection.xlsx, collection.docx (when anything was accepted) and summary.docx in out_dir, as one set.
 
@@ -36,5 +37,5 @@ def write_outputs(
         # nothing accepted: no collection.docx is written, and the set's commit removes an earlier
         # run's one, which must not pass for this run's
         write_collection_docx(c, outputs.stage("collection.docx"), executor, template_path, progress)
-        write_summary_docx(c, outputs.stage("summary.docx"), template_path)
+        write_summary_docx(c, outputs.stage("summary.docx"), template_path, summary_texts)
     return outputs.written

@@ -15,10 +15,9 @@ from pathlib import Path
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from toolkit.collection.model import Previous, sum_inputs
-from toolkit.collection.workbook import DETAIL, DETAIL_HEADER_ROWS, DETAIL_LEAD, SUMMARY, summary_offsets
+from toolkit.collection.workbook import DETAIL, DETAIL_HEADER_ROWS, DETAIL_LEAD, SUMMARY, summary_cells
 from toolkit.core.digits import count_of, year_of
 from toolkit.core.errors import UserError
-from toolkit.forms.layout import layout_of
 from toolkit.forms.spec import Form, builtin_forms
 from toolkit.reading.guards import UnreadableFile
 from toolkit.reading.interpret import COLLECTION, kind_of, read_metadata, read_workbook
@@ -121,15 +120,14 @@ def read_collection(path: str | Path) -> Previous:
 
 
 def _summary_mismatches(book: Workbook, form: Form, totals: Mapping[str, int | Decimal]) -> list[Problem]:
-    sheet, layout, offsets = book.sheets.get(SUMMARY), layout_of(form), summary_offsets(form)
+    sheet = book.sheets.get(SUMMARY)
     if sheet is None:
         return [problem("collection_damaged", detail=f"缺少“{SUMMARY}”工作表")]
     out = []
-    for cid, pos in layout.cells.items():
-        row = pos.row + offsets[pos.sheet]
-        a1 = xl_rowcol_to_cell(row, pos.col)
+    for cid, (row, col) in summary_cells(form).items():
+        a1 = xl_rowcol_to_cell(row, col)
         try:
-            found = _value(sheet.text(row, pos.col), form, cid, f"{SUMMARY}!{a1}")
+            found = _value(sheet.text(row, col), form, cid, f"{SUMMARY}!{a1}")
         except DamagedCollection as e:
             out.append(problem("collection_damaged", sheet=SUMMARY, cell=a1, cell_id=cid, detail=e.reason))
             continue

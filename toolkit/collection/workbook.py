@@ -1,4 +1,4 @@
-"""collection.xlsx: 状态, 汇总, 明细, 文字 and 图表 of a merge, and reading one back.
+"""collection.xlsx: 状态, 催报, 汇总, 明细, 文字 and 图表 of a merge, each sheet ready to print.
 
 Every piece of user text (agency names, paths, texts, problem messages) is written with
 write_string, so a text starting with `=` stays text. The file describes itself in custom
@@ -16,27 +16,52 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from toolkit.collection.charts import write_charts
 from toolkit.collection.model import Collection
+from toolkit.collection.sizing import LINE, column_width, print_setup, row_height
+from toolkit.collection.status import STATUS, STATUS_HEADER, chase_sheet, status_sheet
+from toolkit.collection.summary_grid import UNIT, summary_cells, summary_grid, summary_offsets
 from toolkit.core.fileio import atomic_write_bytes
 from toolkit.core.version import __version__
 from toolkit.forms.formulas import check_cell_text
-from toolkit.forms.layout import META_PREFIX, layout_of
+from toolkit.forms.layout import META_PREFIX
 from toolkit.forms.spec import Form
 from toolkit.reading.interpret import COLLECTION
 from toolkit.workbook.writer import STYLES, as_number
 
+__all__ = [  # sheet names and positions, re-exported for the reader and the tests
+    "CHARTS",
+    "DETAIL",
+    "DETAIL_HEADER_ROWS",
+    "DETAIL_LEAD",
+    "STATUS",
+    "STATUS_HEADER",
+    "SUMMARY",
+    "TEXTS",
+    "collection_bytes",
+    "detail_header",
+    "fit_cell",
+    "metadata",
+    "summary_cells",
+    "summary_offsets",
+    "write_collection",
+]
 KIND = COLLECTION  # what metadata says this file is (the reader's kind_of)
-STATUS, SUMMARY, DETAIL, TEXTS, CHARTS = "状态", "汇总", "明细", "文字", "图表"
+SUMMARY, DETAIL, TEXTS, CHARTS = "汇总", "明细", "文字", "图表"
 DETAIL_HEADER_ROWS = 4  # 表格 / 行 / 列 / 单元格标识
 DETAIL_LEAD = ("机关名称", "年度", "状态", "文件")
-STATUS_HEADER = ("序号", "文件", "机关名称", "年度", "表式", "表式版本", "结果", "错误数", "警告数", "第一个问题", "跨年度核对")
+DETAIL_LEAD_WIDTHS = (24, 6, 8, 30)
+DETAIL_WIDTH = 14  # each cell column of 明细
+DETAIL_PAGE = 12  # cell columns on one printed page of 明细
 _EXTRA_STYLES = {
-    "head": {"bold": True, "border": 1, "bg_color": "#EDEDED", "text_wrap": True, "valign": "vcenter"},
+    "head": STYLES["header"],  # one header style for every sheet, the template's
+    "head_left": {**STYLES["header"], "align": "left"},  # a title merged over many columns starts where they do
+    "cid": {**STYLES["header"], "bold": False, "font_size": 8, "font_color": "#595959"},
     "text": {"border": 1, "text_wrap": True, "valign": "top"},
-    "cell": {"border": 1, "valign": "top"},
-    "int": {"border": 1, "num_format": "0"},
-    "dec": {"border": 1, "num_format": "0.00####"},
-    "sum_int": {"border": 1, "bold": True, "bg_color": "#DDEBF7", "num_format": "0"},
-    "sum_dec": {"border": 1, "bold": True, "bg_color": "#DDEBF7", "num_format": "0.00####"},
+    "cell": {"border": 1, "text_wrap": True, "valign": "top"},
+    "count": {"border": 1, "num_format": "0", "valign": "top"},
+    "int": {"border": 1, "num_format": "0", "valign": "vcenter"},
+    "dec": {"border": 1, "num_format": "0.00####", "valign": "vcenter"},
+    "sum_int": {"border": 1, "bold": True, "bg_color": "#DDEBF7", "num_format": "0", "valign": "vcenter"},
+    "sum_dec": {"border": 1, "bold": True, "bg_color": "#DDEBF7", "num_format": "0.00####", "valign": "vcenter"},
 }
 
 
@@ -57,122 +82,102 @@ def metadata(c: Collection) -> dict[str, str]:
 
 class _Writer:
     def __init__(self, c: Collection):
-        self.c, self.form, self.layout = c, c.form, layout_of(c.form)
+        self.c, self.form = c, c.form
         self.buffer = io.BytesIO()
         self.wb = xlsxwriter.Workbook(
             self.buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
         )
-        styles = {**STYLES, **_EXTRA_STYLES}
-        self.fmt = {k: self.wb.add_format({"font_name": "宋体", **v}) for k, v in styles.items()}
+        self.styles = {**STYLES, **_EXTRA_STYLES}
+        self.formats: dict[tuple[str, str | None], object] = {}
+        self.fmt = _Formats(self)
+
+    def style(self, name: str, fill: str | None = None) -> object:
+        """The named style (STYLES and this file's own), with a background fill when given; made once."""
+        key = (name, fill)
+        if key not in self.formats:
+            extra = {"bg_color": fill} if fill else {}
+            self.formats[key] = self.wb.add_format({"font_name": "宋体", **self.styles[name], **extra})
+        return self.formats[key]
 
     def value_format(self, cell_id: str, total: bool = False) -> object:
         decimal = self.form.cells[cell_id].kind.type == "decimal"
-        return self.fmt[("sum_" if total else "") + ("dec" if decimal else "int")]
-
-    # 状态 ---------------------------------------------------------------
-    def status(self) -> None:
-        ws = self.wb.add_worksheet(STATUS)
-        for col, text in enumerate(STATUS_HEADER):
-            ws.write_string(0, col, text, self.fmt["head"])
-        for i, e in enumerate(self.c.entries, start=1):
-            first = next((p.message for p in [*e.notes, *e.ret.errors, *e.ret.warnings]), "")
-            cells = (
-                e.path,
-                e.ret.agency,
-                str(e.ret.year or ""),
-                e.ret.form_id,
-                e.ret.form_version,
-                e.fate_label,
-                str(e.errors),
-                str(e.warnings),
-                first,
-                "；".join(p.message for p in e.cross_year),
-            )
-            ws.write_number(i, 0, i, self.fmt["int"])
-            for col, text in enumerate(cells, start=1):
-                if col in (7, 8):
-                    ws.write_number(i, col, int(text), self.fmt["int"])
-                else:
-                    ws.write_string(i, col, text, self.fmt["cell"])
-        ws.set_column(0, 0, 6)
-        ws.set_column(1, 1, 40)
-        ws.set_column(2, 2, 24)
-        ws.set_column(3, 8, 10)
-        ws.set_column(9, 10, 80)
-        ws.freeze_panes(1, 0)
-        ws.autofilter(0, 0, max(1, len(self.c.entries)), len(STATUS_HEADER) - 1)
+        return self.style(("sum_" if total else "") + ("dec" if decimal else "int"))
 
     # 汇总 ---------------------------------------------------------------
     def summary(self) -> None:
-        ws = self.wb.add_worksheet(SUMMARY)
-        ws.merge_range(0, 0, 0, 9, self.c.title("汇总") + f"（{len(self.c.returns)} 个机关）", self.fmt["title"])
-        widths: dict[int, float] = {}
-        for section, offset in summary_offsets(self.form).items():
-            sheet = self.layout.sheet(section)
-            self.statics(ws, sheet, offset)
-            for col, width in sheet.widths.items():
-                widths[col] = max(widths.get(col, 0), width)
-            for row, height in sheet.heights.items():
-                ws.set_row(row + offset, height)
-        for col, width in widths.items():
-            ws.set_column(col, col, width)
-        offsets = summary_offsets(self.form)
-        for cell_id, pos in self.layout.cells.items():
-            total = self.form.cells[cell_id].computed
-            ws.write_number(
-                pos.row + offsets[pos.sheet], pos.col, as_number(self.c.totals[cell_id]), self.value_format(cell_id, total)
-            )
-        for rule in self.form.rules:
-            pos = self.layout.rules[rule.id]
-            last = self.layout.sheet(pos.sheet).width - 1
-            row = pos.row + offsets[pos.sheet]
-            text = check_cell_text(rule, self.c.totals)
-            if last > pos.col:
-                ws.merge_range(row, pos.col, row, last, text, self.fmt["check"])
-            else:
-                ws.write_string(row, pos.col, text, self.fmt["check"])
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
-
-    def statics(self, ws, sheet, offset: int) -> None:
-        for s in sheet.statics:
-            fmt = self.fmt[s.style]
+        ws, grid = self.wb.add_worksheet(SUMMARY), summary_grid(self.form)
+        ws.set_column(0, grid.columns - 1, UNIT)
+        ws.merge_range(0, 0, 0, grid.columns - 1, self.c.title("汇总") + f"（{len(self.c.returns)} 个机关）", self.style("title"))
+        ws.set_row(0, 24)
+        for s in grid.statics:
             if (s.row, s.col) != (s.last_row, s.last_col):
-                ws.merge_range(s.row + offset, s.col, s.last_row + offset, s.last_col, s.text, fmt)
+                ws.merge_range(s.row, s.col, s.last_row, s.last_col, s.text, self.style(s.style))
             else:
-                ws.write_string(s.row + offset, s.col, s.text, fmt)
+                ws.write_string(s.row, s.col, s.text, self.style(s.style))
+        for cell_id, (row, col, last) in grid.cells.items():
+            fmt = self.value_format(cell_id, self.form.cells[cell_id].computed)
+            value = as_number(self.c.totals[cell_id])
+            if last > col:
+                ws.merge_range(row, col, row, last, value, fmt)
+            else:
+                ws.write_number(row, col, value, fmt)
+        heights = dict(grid.heights)
+        for rule in self.form.rules:
+            row, col, last = grid.rules[rule.id]
+            text = check_cell_text(rule, self.c.totals)
+            ws.merge_range(row, col, row, last, text, self.style("check"))
+            heights[row] = max(heights.get(row, LINE), row_height([(text, grid.width_of(col, last))]))
+        for row, height in heights.items():
+            ws.set_row(row, height)
+        ws.set_h_pagebreaks(grid.blocks[1:])  # each table sheet's block starts a page
+        print_setup(ws, self.c.title("汇总"), landscape=True)
 
     # 明细 ---------------------------------------------------------------
     def detail(self) -> None:
         ws = self.wb.add_worksheet(DETAIL)
         ids = list(self.form.cells)
         lead = len(DETAIL_LEAD)
-        for row, texts in enumerate(detail_header(self.form)):
-            for col, text in enumerate(texts):
-                ws.write_string(row, lead + col, text, self.fmt["head"])
+        self.detail_head(ws, lead)
         for col, text in enumerate(DETAIL_LEAD):
-            ws.merge_range(0, col, DETAIL_HEADER_ROWS - 1, col, text, self.fmt["head"])
+            ws.merge_range(0, col, DETAIL_HEADER_ROWS - 1, col, text, self.style("head"))
         accepted = {id(e.ret): e.fate_label for e in self.c.entries}
         top = DETAIL_HEADER_ROWS
         for i, r in enumerate(self.c.returns):
             row = top + i
-            for col, text in enumerate((r.agency, str(r.year or ""), accepted.get(id(r), ""), r.path)):
-                ws.write_string(row, col, text, self.fmt["cell"])
+            lead_texts = (r.agency, str(r.year or ""), accepted.get(id(r), ""), r.path)
+            for col, text in enumerate(lead_texts):
+                ws.write_string(row, col, text, self.style("cell"))
+            ws.set_row(row, row_height(zip(lead_texts, DETAIL_LEAD_WIDTHS, strict=True)))
             for j, cid in enumerate(ids):
                 ws.write_number(row, lead + j, as_number(r.values.get(cid, 0)), self.value_format(cid))
         self.detail_totals(ws, ids, top)
-        ws.set_column(0, 0, 24)
-        ws.set_column(1, 2, 8)
-        ws.set_column(3, 3, 30)
-        ws.set_column(lead, lead + len(ids) - 1, 12)
-        ws.set_row(1, 60)
+        for col, width in enumerate(DETAIL_LEAD_WIDTHS):
+            ws.set_column(col, col, width)
+        ws.set_column(lead, lead + len(ids) - 1, DETAIL_WIDTH)
         ws.freeze_panes(top, 1)
         ws.autofilter(top - 1, 0, top - 1 + max(1, len(self.c.returns)), lead + len(ids) - 1)
+        pages = max(1, -(-len(ids) // DETAIL_PAGE))
+        print_setup(ws, self.c.title("汇总") + " · 明细", True, DETAIL_HEADER_ROWS, pages, repeat_first_col=True)
+
+    def detail_head(self, ws, lead: int) -> None:
+        """The four header rows: a table's title and a row's label merged over their columns, each row as tall as it needs."""
+        rows = detail_header(self.form)
+        for r, texts in enumerate(rows):
+            lines: list[tuple[str, float]] = []
+            style = self.style(("head_left", "head_left", "head", "cid")[r])
+            for first, last in _runs(rows, r):
+                text = texts[first]
+                if last > first:
+                    ws.merge_range(r, lead + first, r, lead + last, text, style)
+                else:
+                    ws.write_string(r, lead + first, text, style)
+                lines.append((text, DETAIL_WIDTH * (last - first + 1)))
+            ws.set_row(r, row_height(lines, 20))
 
     def detail_totals(self, ws, ids: list[str], top: int) -> None:
         """A 合计 row of SUM formulas (with the true cached values) below the agencies."""
         row, lead, n = top + len(self.c.returns), len(DETAIL_LEAD), len(self.c.returns)
-        ws.write_string(row, 0, "合计", self.fmt["sum_int"])
+        ws.write_string(row, 0, "合计", self.style("sum_int"))
         for j, cid in enumerate(ids):
             col = lead + j
             value = as_number(self.c.totals[cid])
@@ -188,19 +193,30 @@ class _Writer:
         fields = [f for f in self.form.fields if not f.prefilled]
         sections = self.form.text_sections
         header = ["机关名称", *(f.label for f in fields), *(s.title for s in sections)]
+        rows = [
+            [r.agency, *(r.fields.get(f.id, "") for f in fields), *(fit_cell(r.texts.get(s.id, "")) for s in sections)]
+            for r in self.c.returns
+        ]
+        widths = [
+            column_width([header[0], *(row[0] for row in rows)], 12, 24),
+            *(column_width([f.label, *(row[1 + k] for row in rows)], 8, 16) for k, f in enumerate(fields)),
+            *(50 for _ in sections),
+        ]
         for col, text in enumerate(header):
-            ws.write_string(0, col, text, self.fmt["head"])
-        for i, r in enumerate(self.c.returns, start=1):
-            cells = [r.agency, *(r.fields.get(f.id, "") for f in fields), *(r.texts.get(s.id, "") for s in sections)]
+            ws.write_string(0, col, text, self.style("head"))
+        ws.set_row(0, row_height(zip(header, widths, strict=True), 20))
+        for i, cells in enumerate(rows, start=1):
             for col, text in enumerate(cells):
-                ws.write_string(i, col, fit_cell(text), self.fmt["text"])
-        ws.set_column(0, 0, 24)
-        ws.set_column(1, len(fields), 16)
-        ws.set_column(len(fields) + 1, len(header) - 1, 60)
+                ws.write_string(i, col, text, self.style("text"))
+            ws.set_row(i, row_height(zip(cells, widths, strict=True)))
+        for col, width in enumerate(widths):
+            ws.set_column(col, col, width)
         ws.freeze_panes(1, 1)
+        print_setup(ws, self.c.title("汇总") + " · 文字部分", True, 1, repeat_first_col=True)
 
     def build(self) -> bytes:
-        self.status()
+        status_sheet(self)
+        chase_sheet(self)
         self.summary()
         self.detail()
         self.texts()
@@ -214,6 +230,28 @@ class _Writer:
         return self.buffer.getvalue()
 
 
+class _Formats:
+    """`fmt["head"]` for the chart sheet: the writer's styles by name."""
+
+    def __init__(self, writer: _Writer):
+        self.writer = writer
+
+    def __getitem__(self, name: str) -> object:
+        return self.writer.style(name)
+
+
+def _runs(rows: list[list[str]], r: int) -> list[tuple[int, int]]:
+    """(first, last) columns of row r to merge: equal neighbours, in the table-title and row-label rows only,
+    and in the row-label row only under one table."""
+    texts, out, first = rows[r], [], 0
+    for j in range(1, len(texts) + 1):
+        same = j < len(texts) and r < 2 and all(rows[k][j] == rows[k][j - 1] for k in range(r + 1))
+        if not same:
+            out.append((first, j - 1))
+            first = j
+    return out
+
+
 CELL_LIMIT = 32_767  # characters a spreadsheet cell holds (Excel, WPS and LibreOffice alike)
 
 
@@ -223,17 +261,6 @@ def fit_cell(text: str) -> str:
         return text
     note = f"……（全文共 {len(text)} 字，超出单元格上限，此处只列出前面部分；全文见该机关的报表）"
     return text[: CELL_LIMIT - len(note)] + note
-
-
-def summary_offsets(form: Form) -> dict[str, int]:
-    """Row offset of each table section's block in 汇总: blocks stacked below a title row."""
-    out, row = {}, 2
-    for section in form.sections:
-        if section.tables:
-            sheet = layout_of(form).sheet(section.sheet)
-            out[section.sheet] = row
-            row += 1 + max(s.last_row for s in sheet.statics) + 1
-    return out
 
 
 def detail_header(form: Form) -> list[list[str]]:

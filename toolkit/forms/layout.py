@@ -7,6 +7,8 @@ detect moved labels), so the two cannot disagree.
 from __future__ import annotations
 
 import dataclasses
+import math
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -21,6 +23,17 @@ META_SHEET = "_meta"
 META_PREFIX = "toolkit."  # custom document properties the tool writes and reads back
 TEXT_AREA_ROWS = 30
 TEXT_AREA_COLS = 10
+TEXT_AREA_WIDTH = 9  # per column: ten of them fit an A4 portrait page unscaled
+
+# Print geometry in column-width units (one "0" of the 11 pt body font) and points.
+PORTRAIT_UNITS = 92  # what fits across A4 portrait between the default margins
+BODY_SIZE = 11  # pt, the body font; titles are larger (STYLE_SIZES)
+LINE_POINTS = 16  # one wrapped line of 11 pt CJK text (LibreOffice's fallback CJK fonts are tall)
+ROW_POINTS = 15  # a row's default height
+STYLE_SIZES = {"title": 14, "checklabel": 10}  # font sizes of the styles that are not BODY_SIZE
+WRAPPED = ("title", "header", "corner", "rowlabel", "checklabel", "note", "guide", "caption")
+NUMBER_WIDTH = 11  # the narrowest number column
+MAX_HEADER_WIDTH = 32  # a longer column label wraps
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,7 @@ class SheetLayout:
     freeze: tuple[int, int] | None = None
     landscape: bool = False
     width: int = 1
+    repeat: tuple[int, int] = (0, 0)  # the rows printed on top of every page (title, table header)
 
 
 @dataclass
@@ -76,15 +90,38 @@ class Layout:
         return next(s for s in self.sheets if s.name == name)
 
 
+def text_units(text: str, size: float = BODY_SIZE) -> float:
+    """How wide a text prints, in column-width units: a CJK (wide) character counts 2, others 1."""
+    units = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return units * size / BODY_SIZE
+
+
+def label_width(text: str, size: float = BODY_SIZE) -> float:
+    """The column width that shows `text` on one line (cell padding and bold glyphs included)."""
+    return math.ceil(text_units(text, size) * 1.1 + 2)
+
+
+def wrapped_lines(text: str, width: float, size: float = BODY_SIZE) -> int:
+    """How many lines `text` takes in a wrapping cell `width` units wide (each hard line break counted)."""
+    usable = max(1.0, width / 1.1 - 2)
+    return sum(max(1, math.ceil(text_units(line, size) / usable)) for line in text.split("\n"))
+
+
+def row_points(lines: int, size: float = BODY_SIZE) -> float:
+    """The row height (pt) that shows `lines` wrapped lines of a `size` pt font."""
+    if lines <= 1 and size <= BODY_SIZE:
+        return ROW_POINTS
+    return max(ROW_POINTS, round(lines * LINE_POINTS * size / BODY_SIZE + 3))
+
+
 def _info_sheet(form: Form, layout: Layout) -> None:
-    sheet = SheetLayout(INFO_SHEET, "基本信息", widths={0: 16, 1: 50})
-    sheet.statics.append(Static(0, 0, 0, 1, f"{form.name} · 基本信息", "title"))
+    """Label, value and (for some fields) a hint the writer fills in; the title spans all three columns."""
+    sheet = SheetLayout(INFO_SHEET, "基本信息", widths={0: 14, 1: 48, 2: 30}, width=3)
+    sheet.statics.append(Static(0, 0, 0, 2, f"{form.name} · 基本信息", "title"))
     for i, f in enumerate(form.fields, start=2):
         sheet.statics.append(Static(i, 0, i, 0, f.label, "rowlabel"))
         layout.fields[f.id] = Pos(INFO_SHEET, i, 1)
-        if f.hint:
-            sheet.statics.append(Static(i, 2, i, 2, f.hint, "note"))
-    sheet.widths[2] = 30
+    _fit_heights(sheet)
     layout.sheets.append(sheet)
 
 
@@ -93,8 +130,9 @@ def _text_sheet(section: Section, layout: Layout) -> None:
     last = TEXT_AREA_COLS - 1
     sheet.statics.append(Static(0, 0, 0, last, section.title, "title"))
     sheet.statics.append(Static(1, 0, 1, last, section.text.hint if section.text else "", "note"))
-    sheet.heights[1] = 48
-    sheet.widths = {c: 11 for c in range(TEXT_AREA_COLS)}
+    sheet.widths = {c: TEXT_AREA_WIDTH for c in range(TEXT_AREA_COLS)}
+    sheet.repeat = (0, 1)
+    _fit_heights(sheet)
     layout.texts[section.id] = Pos(section.sheet, 2, 0)
     layout.sheets.append(sheet)
 
@@ -165,31 +203,59 @@ def _table(table: Table, top: int, sheet: SheetLayout, layout: Layout) -> int:
 
 
 def _fit_heights(sheet: SheetLayout) -> None:
-    """Taller rows where a one-row label wraps: spreadsheets do not grow rows of written files."""
-    for s in sheet.statics:
-        if s.row != s.last_row or s.style not in ("rowlabel", "header", "checklabel", "corner"):
-            continue
-        chars = sum(sheet.widths.get(c, 9) for c in range(s.col, s.last_col + 1)) / 2 - 1
-        lines = -(-len(s.text) // max(1, int(chars)))
-        if lines > 1:
-            sheet.heights[s.row] = max(sheet.heights.get(s.row, 15), 15 * lines)
+    """Rows tall enough for every wrapped label: spreadsheets do not grow the rows of a written file.
+
+    One-row labels first; a label merged over several rows then grows the last of them if they are too low."""
+    wrapped = [s for s in sheet.statics if s.style in WRAPPED and s.text]
+    for s in sorted(wrapped, key=lambda s: s.last_row - s.row):
+        size = STYLE_SIZES.get(s.style, BODY_SIZE)
+        width = sum(sheet.widths.get(c, 9) for c in range(s.col, s.last_col + 1))
+        need = row_points(wrapped_lines(s.text, width, size), size)
+        rows = range(s.row, s.last_row + 1)
+        have = sum(sheet.heights.get(r, ROW_POINTS) for r in rows)
+        if need > have:
+            sheet.heights[s.last_row] = sheet.heights.get(s.last_row, ROW_POINTS) + need - have
+
+
+def _fit_widths(sheet: SheetLayout, label_depth: int) -> None:
+    """Columns wide enough for their labels on one line (up to a cap): no header breaks mid-word.
+
+    A label column takes its widest one-column row label (the last one at most 36, the others 16); a leaf
+    header widens its own column, then a group header too wide for its columns widens them evenly."""
+    for c in range(label_depth):
+        labels = [label_width(s.text) for s in sheet.statics if s.style == "rowlabel" and s.col == s.last_col == c]
+        cap = 36 if c == label_depth - 1 else 16
+        sheet.widths[c] = min(cap, max([*labels, label_width(_corner_text(sheet)) if label_depth == 1 else 0, 10]))
+    for c in range(label_depth, sheet.width):
+        sheet.widths[c] = NUMBER_WIDTH
+    headers = [s for s in sheet.statics if s.style == "header"]
+    for s in sorted(headers, key=lambda s: s.last_col - s.col):
+        cols = range(s.col, s.last_col + 1)
+        short = min(label_width(s.text), MAX_HEADER_WIDTH * len(cols)) - sum(sheet.widths[c] for c in cols)
+        for c in cols if short > 0 else ():
+            sheet.widths[c] += math.ceil(short / len(cols))
+
+
+def _corner_text(sheet: SheetLayout) -> str:
+    """The longest one-column corner (信息内容): it heads the label column."""
+    return max((s.text for s in sheet.statics if s.style == "corner" and s.col == s.last_col), key=len, default="")
 
 
 def _table_sheet(form: Form, section: Section, layout: Layout) -> None:
     width = max(t.label_depth + len(t.columns) for t in section.tables)
     sheet = SheetLayout(section.sheet, section.title, width=width)
-    sheet.landscape = any(t.landscape for t in section.tables)
     sheet.statics.append(Static(0, 0, 0, width - 1, section.title, "title"))
     row = 2
     for table in section.tables:
         row = _table(table, row, sheet, layout) + 1
     label_depth = max(t.label_depth for t in section.tables)
-    for c in range(width):
-        sheet.widths[c] = 12 if c >= label_depth else (36 if c == label_depth - 1 else 16)
-    _fit_heights(sheet)
+    _fit_widths(sheet, label_depth)
+    sheet.landscape = any(t.landscape for t in section.tables) or sum(sheet.widths.values()) > PORTRAIT_UNITS
     first = section.tables[0]
     if len(section.tables) == 1:
-        sheet.freeze = (2 + bool(first.caption) + first.header_depth, first.label_depth)
+        header_end = 2 + bool(first.caption) + first.header_depth
+        sheet.freeze = (header_end, first.label_depth)
+        sheet.repeat = (0, header_end - 1)
     rules = [r for r in form.rules if any(t.id == r.table_id for t in section.tables)]
     if rules:
         sheet.statics.append(Static(row, 0, row, width - 1, "校验结果（自动计算，请勿修改；出现 ✗ 时请核对数据）", "caption"))
@@ -200,6 +266,7 @@ def _table_sheet(form: Form, section: Section, layout: Layout) -> None:
             layout.rules[rule.id] = Pos(sheet.name, row, split)
             sheet.heights[row] = 30
             row += 1
+    _fit_heights(sheet)
     layout.sheets.append(sheet)
 
 

@@ -72,7 +72,8 @@ _COLUMN_KEYS = frozenset(("id", "label", "kind", "note"))  # a column group has 
 _ROW_KEYS = frozenset(("id", "label"))  # a row group has only `label` and `rows`
 _COMPUTED_KEYS = frozenset(("eq", "each", "except"))
 _RULE_KEYS = frozenset(("id", "check", "title", "message", "severity", "each", "except"))
-_REPORT_KEYS = frozenset(("intro", "title_break"))
+_REPORT_KEYS = frozenset(("intro", "title_break", "attribute", "summary"))
+DEFAULT_ATTRIBUTE = "（此件公开发布）"  # GB/T 9704 附注, printed under the date as the real reports do
 _CHARTS_KEYS = frozenset(("received", "received_title", "outcome_group", "outcome_column", "outcome_skip", "outcome_title"))
 
 
@@ -294,6 +295,8 @@ class Form:
     fingerprint: str
     source: str = field(default="", compare=False)
     text: str = field(default="", compare=False, repr=False)  # the YAML, to rebuild in another process
+    attribute: str = DEFAULT_ATTRIBUTE  # 附注 under the report's date; "" prints none
+    summary: dict[str, str] = field(default_factory=dict, compare=False)  # section id -> summary.docx's text
 
     def __reduce__(self):
         """Pickle as the YAML: worker processes reuse their own parsed copy of the same text."""
@@ -675,6 +678,19 @@ class _Builder:
             out.append(Rule(rid, str(node.get("title", message)), message, severity, tuple(instances), table_id))
         return tuple(out)
 
+    def build_summary(self, report: dict, sections: tuple[Section, ...]) -> dict[str, str]:
+        """`report.summary`: the default text of summary.docx's text sections, by section id."""
+        texts = self.mapping(report, "summary")
+        ids = {s.id for s in sections if s.text}
+        for key, value in texts.items():
+            if key not in ids:
+                self.error(
+                    texts, "unknown_key", f"report.summary 中的“{key}”不是文字部分的标识", _closest(str(key), ids), key=key
+                )
+            elif not isinstance(value, str):
+                self.error(texts, "bad_value", f"report.summary 中“{key}”的内容应是一段文字")
+        return {str(k): v for k, v in texts.items() if k in ids and isinstance(v, str)}
+
     def build_fields(self) -> tuple[Field, ...]:
         fields = []
         for f in self.items(self.raw, self.raw.get("fields"), "fields"):
@@ -727,6 +743,7 @@ def parse_form(text: str, source: str = "<spec>") -> Form:
     rules, cross_year = b.build_rules("rules"), b.build_rules("cross_year")
     fields = b.build_fields()
     charts = b.build_charts()
+    summary = b.build_summary(report, sections)
     if b.problems:
         raise SpecError(source, b.problems)
     workbook_part = {k: raw.get(k) for k in WORKBOOK_KEYS}  # what shapes the workbook; nothing else changes it
@@ -742,6 +759,8 @@ def parse_form(text: str, source: str = "<spec>") -> Form:
         intro=str(report.get("intro", "")),
         charts=charts,
         title_break=str(report.get("title_break", "")),
+        attribute=_attribute(report),
+        summary=summary,
         fields=fields,
         sections=sections,
         cells=b.cells,
@@ -754,6 +773,12 @@ def parse_form(text: str, source: str = "<spec>") -> Form:
     )
     _KNOWN[text] = form
     return form
+
+
+def _attribute(report: dict) -> str:
+    """`report.attribute`: the 附注 text; absent means the default, false or empty means none."""
+    value = report.get("attribute", DEFAULT_ATTRIBUTE)
+    return "" if value is None or value is False else str(value).strip()
 
 
 _KNOWN: dict[str, Form] = {}  # YAML text -> the form parsed from it last, so unpickling parses once per process

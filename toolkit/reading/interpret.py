@@ -11,15 +11,15 @@ from pathlib import Path
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from toolkit.core.digits import year_of
+from toolkit.core.digits import chinese_date, date_of, year_of
 from toolkit.forms.formulas import formula_key, formulas_of
 from toolkit.forms.layout import INFO_SHEET, META_PREFIX, META_SHEET, Layout, layout_of
 from toolkit.forms.spec import DATE_FIELD, Form, builtin_forms
 from toolkit.reading.guards import DEFAULT_LIMITS, Limits, UnreadableFile, open_package
 from toolkit.reading.ooxml import VISIBLE, RawCell, Workbook, XlsxError, read_xlsx
-from toolkit.reading.values import date_of_serial, read_number, stored_number
-from toolkit.returns.model import Problem, Return
-from toolkit.returns.problems import problem
+from toolkit.reading.values import Reading, date_of_serial, read_number, stored_number
+from toolkit.returns.model import Problem, Return, Substitution
+from toolkit.returns.problems import problem, shown
 
 RECOGNITION_THRESHOLD = 0.9
 
@@ -91,6 +91,7 @@ class _Reading:
 
     def __init__(self, book: Workbook, form: Form, ret: Return):
         self.book, self.form, self.ret, self.layout = book, form, ret, layout_of(form)
+        self.text_numbers: set[str] = set()  # read as numbers, but the workbook's N() counts them as 0
 
     def add(self, p: Problem) -> None:
         self.ret.problems.append(p)
@@ -125,6 +126,9 @@ class _Reading:
             raw = self.book.sheets[pos.sheet].get(pos.row, pos.col)
             reading = read_number(raw, cell.kind)
             inputs[cell.id] = reading.value if reading.value is not None else 0
+            if reading.code == "text_number":
+                self.text_numbers.add(cell.id)
+            self.substitute(cell.id, raw, reading, inputs[cell.id])
             where = {"sheet": pos.sheet, "cell": pos.a1, "cell_id": cell.id, "labels": cell.label}
             if raw.formula is not None:  # an input must be a typed value; a cached result is not one
                 self.add(problem("input_is_formula", value=raw.formula, **where))
@@ -134,8 +138,19 @@ class _Reading:
                 self.add(problem(reading.code, value=raw.value, normalised=reading.normalised, **where, **limits))
         return inputs
 
-    def totals(self, values: Mapping[str, int | Decimal]) -> None:
+    def substitute(self, cell_id: str, raw: RawCell, reading: Reading, used: int | Decimal) -> None:
+        """Note an input not used as typed (counted 0, or a formula's cached number): rules and `report --force` say so."""
+        if reading.value is not None and raw.formula is None:
+            return
+        typed = str(shown(raw.value if raw.formula is None else "=" + raw.formula))  # bounded, like a problem's value
+        code = "input_is_formula" if raw.formula is not None else reading.code or "not_a_number"
+        counts = reading.value is not None or (code == "blank")  # a formula's number, or a blank (0)
+        self.ret.substitutions[cell_id] = Substitution(typed, used, code, counts)
+
+    def totals(self, inputs: Mapping[str, int | Decimal], values: Mapping[str, int | Decimal]) -> None:
         formulas = formulas_of(self.form)
+        if self.text_numbers:  # a cached total is stale only if it differs from what the workbook itself computes
+            values = self.form.compute({k: 0 if k in self.text_numbers else v for k, v in inputs.items()})
         for eq in self.form.equations:
             pos, cell = self.layout.cells[eq.target], self.form.cells[eq.target]
             raw = self.book.sheets[pos.sheet].get(pos.row, pos.col)
@@ -174,9 +189,10 @@ class _Reading:
             return
         self.labels()
         self.fields()
-        values = self.form.compute(self.inputs())
+        inputs = self.inputs()
+        values = self.form.compute(inputs)
         self.ret.values = values
-        self.totals(values)
+        self.totals(inputs, values)
         self.protection()
         self.texts()
         meta = self.ret.metadata
@@ -186,10 +202,13 @@ class _Reading:
 
 
 def _field_text(field_id: str, raw: RawCell, date1904: bool) -> str:
-    """A 基本信息 field as text; the date typed as a date (a day number to Excel) as its ISO date."""
-    if field_id == DATE_FIELD and raw.type == "n":
-        return date_of_serial(raw.value, date1904) or raw.value
-    return raw.value.strip()
+    """A 基本信息 field as text; the date, typed as text in a common form or as a date (a day number
+    to Excel), as the report signs it (2026年1月18日); a date not understood stays as typed (check warns)."""
+    text = raw.value.strip()
+    if field_id != DATE_FIELD:
+        return text
+    day = date_of(date_of_serial(text, date1904) if raw.type == "n" else text)
+    return chinese_date(day) if day else text
 
 
 def interpret(book: Workbook, path: str, forms: Mapping[str, Form] | None = None) -> Return:

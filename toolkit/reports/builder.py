@@ -169,6 +169,7 @@ STYLES = {
     "表格文字": ("TableText", None, Look(TABLE_FONT, TABLE_PT, align=WD_ALIGN_PARAGRAPH.LEFT, line=None)),
     "表格数字": ("TableNumber", None, Look(TABLE_FONT, TABLE_PT, align=WD_ALIGN_PARAGRAPH.CENTER, line=None)),
     "表间距": ("TableGap", None, Look(BODY_FONT, 6, line=Pt(8))),
+    "表注": ("TableNote", None, Look(BODY_FONT, TABLE_PT, align=WD_ALIGN_PARAGRAPH.LEFT, line=None)),
     "Footer": (None, None, Look(TABLE_FONT, PAGE_NUMBER_PT, line=None)),
 }  # fmt: skip
 
@@ -275,12 +276,19 @@ def _placed(s: Static) -> Placed:
     style = _WORD_STYLES.get(s.style) or (
         "表头" if len(s.text) <= 8 else "表格文字"
     )  # 信息内容 is a header; 表三's note is prose
-    note = f"\n（{s.column.note}）" if s.column is not None and s.column.note else ""
-    return Placed(s.row, s.col, s.last_row - s.row + 1, s.last_col - s.col + 1, s.text + note, style)
+    return Placed(s.row, s.col, s.last_row - s.row + 1, s.last_col - s.col + 1, s.text, style)
+
+
+def table_note(table: Table) -> str:
+    """The line under a table for what its official headers do not print (the unit of 采购总金额): the workbook's wording."""
+    notes = "；".join(f"{c.label}（{c.note}）" for c in table.columns if c.note)
+    return f"注：{notes}" if notes else ""
 
 
 def table_layout(table: Table) -> tuple[int, int, list[Placed]]:
-    """The whole grid of a spec table, from the layout the workbook uses: (rows, columns, placed cells)."""
+    """The whole grid of a spec table, from the layout the workbook uses: (rows, columns, placed cells).
+
+    Headers print the official labels verbatim; a column's note goes under the table (table_note)."""
     grid = table_grid(table)
     cells = [_placed(s) for s in grid.statics]
     cells += [Placed(row, col, 1, 1, f"{{{{ {cell_id} }}}}", "表格数字") for cell_id, (row, col) in grid.cells.items()]
@@ -315,12 +323,13 @@ def _add_table(doc, table: Table, width_mm: float) -> None:
     grid.style = doc.styles["Table Grid"]
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
     grid.autofit = False
-    widths = column_widths(table, width_mm)
+    widths = [Mm(w).twips for w in column_widths(table, width_mm)]
+    widths[-1] += Mm(width_mm).twips - sum(widths)  # rounding: the borders meet both margins exactly
     for j, w in enumerate(widths):
-        grid.columns[j].width = Mm(w)
+        grid.columns[j].width = Twips(w)
         for cell in grid.columns[j].cells:
-            cell.width = Mm(w)
-    _table_properties(grid)
+            cell.width = Twips(w)
+    _table_properties(grid, sum(widths))
     heading_rows = max(p.row + p.rows for p in placed if p.style in ("表头", "表格标题"))
     for i, row in enumerate(grid.rows):
         _row_properties(row, header=i < heading_rows)
@@ -343,9 +352,18 @@ def _fill(doc, grid, p: Placed) -> None:
         cell.add_paragraph(line, style=doc.styles[p.style])
 
 
-def _table_properties(grid) -> None:
-    """Fixed layout and narrow cell margins, so Word and LibreOffice draw the same widths."""
+def _table_properties(grid, width: int) -> None:
+    """Fixed layout, the text width, no indent and narrow cell margins, so Word and LibreOffice draw
+    the same widths and the borders line up with the text's margins (no outdent by the cell margin)."""
     tblpr = grid._tbl.tblPr
+    for tag in ("tblW", "tblInd"):
+        for old in tblpr.findall(qn(f"w:{tag}")):
+            tblpr.remove(old)
+    for tag, value in (("tblW", width), ("tblInd", 0)):
+        el = OxmlElement(f"w:{tag}")
+        el.set(qn("w:w"), str(value))
+        el.set(qn("w:type"), "dxa")
+        tblpr.append(el)
     layout = OxmlElement("w:tblLayout")
     layout.set(qn("w:type"), "fixed")
     tblpr.append(layout)
@@ -399,6 +417,8 @@ def _tables(doc, section: Section, landscape: bool) -> None:
         if i:
             _paragraph(doc, "", "表间距")
         _add_table(doc, table, _text_width_mm(landscape))
+        if table_note(table):
+            _paragraph(doc, table_note(table), "表注")
     _paragraph(doc, "", "表间距")
 
 
@@ -413,11 +433,26 @@ def _switch_page(doc, landscape: bool) -> None:
     _page(new, landscape)
 
 
+def _attribute(doc) -> None:
+    """附注 (GB/T 9704 7.3.6): under the date, two characters in; the form's `report.attribute` sets its text."""
+    _paragraph(doc, "{%p if attribute %}", "Normal")
+    _paragraph(doc, "{{ attribute }}", "Normal")
+    _paragraph(doc, "{%p endif %}", "Normal")
+
+
+def _chinese_theme(doc) -> None:
+    """python-docx's default settings name Japanese as the theme's East Asian language: Chinese, as the text is."""
+    lang = doc.settings.element.find(qn("w:themeFontLang"))
+    if lang is not None:
+        lang.set(qn("w:eastAsia"), "zh-CN")
+
+
 def build_document(form: Form):
     """The template as a python-docx Document: title, intro, six sections, signature."""
     doc = Document()
     _styles(doc)
     _font_table(doc)
+    _chinese_theme(doc)
     _page(doc.sections[0], landscape=False)
     _paragraph(doc, "{{ title }}", "Title")
     _paragraph(doc, "", "Normal")
@@ -438,6 +473,7 @@ def build_document(form: Form):
     _paragraph(doc, "", "Normal")
     _paragraph(doc, "{{ agency }}", "报告落款")
     _paragraph(doc, "{{ date }}", "报告落款")
+    _attribute(doc)
     _page_numbers(doc)
     _properties(doc, form)
     return doc

@@ -23,14 +23,14 @@ from docxtpl import DocxTemplate
 from jinja2 import meta, nodes
 from lxml import etree
 
+from toolkit.core.digits import chinese_date, date_of
 from toolkit.core.errors import UserError
 from toolkit.core.text import xml_safe
 from toolkit.forms.spec import DATE_FIELD, Cell, Form
 from toolkit.returns.model import Return
 
 TEMPLATES = Path(str(resources.files("docx_templates")))  # the shipped Word templates (data only)
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$")
-RESERVED = ("title", "agency", "year", "date", "fields", "texts", "form")
+RESERVED = ("title", "agency", "year", "date", "attribute", "fields", "texts", "form")
 
 
 # ---------------------------------------------------------------- context
@@ -63,17 +63,14 @@ def format_value(value: int | Decimal | None, cell: Cell) -> str:
 
 
 def format_date(text: str) -> str:
-    """`2021-01-28` (as spreadsheets store dates) written the official way: 2021年1月28日."""
-    m = _ISO_DATE.match(text.strip())
-    if not m:
-        return text.strip()
-    y, mo, d = (int(x) for x in m.groups())
-    return f"{y}年{mo}月{d}日"
+    """A date as the report signs it (2021年1月28日), whichever common form it was typed in; else as typed."""
+    day = date_of(text)
+    return chinese_date(day) if day else text.strip()
 
 
 def _field_text(value: object) -> str:
     if isinstance(value, (datetime, date)):
-        return f"{value.year}年{value.month}月{value.day}日"
+        return chinese_date(value)
     return xml_safe(str(value if value is not None else ""))
 
 
@@ -108,6 +105,7 @@ def report_context(ret: Return) -> dict:
         agency=agency,
         year=year,
         date=fields["date"],
+        attribute=xml_safe(form.attribute),
         fields=fields,
         texts={s.id: paragraphs(ret.texts.get(s.id)) for s in form.text_sections},
         form={"id": form.id, "version": form.version, "name": form.name, "basis": form.basis},
@@ -308,6 +306,9 @@ def template_variables(form: Form) -> list[Variable]:
         Variable("agency", "报告", "机关名称"),
         Variable("year", "报告", "年度"),
         Variable("date", "报告", "落款日期", "基本信息中的填报日期，写成“2021年1月28日”"),
+        Variable(
+            "attribute", "报告", "附注", f"落款日期下一行，如“{form.attribute or '（此件公开发布）'}”；表式 report.attribute 设置"
+        ),
     ]
     out += [Variable(f"fields.{f.id}", "基本信息", f.label) for f in form.fields]
     for section in form.sections:

@@ -37,6 +37,18 @@ class Problem:
         return {**asdict(self), "expansion": dict(self.expansion), "location": self.location}
 
 
+@dataclass(frozen=True)
+class Substitution:
+    """An input whose content could not be used as typed: what it held and what was counted instead
+    (0, or the cached result of a formula)."""
+
+    typed: str  # what the cell held, as text: "" blank, "=A1+1" a formula, "12件", "-3"
+    used: int | Decimal  # the value in Return.values
+    code: str  # the reading problem's code: blank, not_a_number, negative, input_is_formula, …
+    in_rules: bool  # whether a rule may count `used`: a blank as 0 (as the workbook's check cells do) or a
+    # formula's cached number; never a non-number or a rejected number, which would make the verdict a guess
+
+
 @dataclass
 class Return:
     """One agency's filled workbook as read back: values are recomputed, never the file's cached ones."""
@@ -49,6 +61,7 @@ class Return:
     values: dict[str, int | Decimal] = field(default_factory=dict)  # cell id -> value, totals recomputed
     texts: dict[str, str] = field(default_factory=dict)  # section id -> text
     metadata: dict[str, str] = field(default_factory=dict)  # what the file says about itself
+    substitutions: dict[str, Substitution] = field(default_factory=dict)  # input cell id -> what replaced its content
     problems: list[Problem] = field(default_factory=list)
 
     @property

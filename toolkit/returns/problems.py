@@ -79,9 +79,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "“{title}”的内容以“=”开头，被表格软件当成了公式（{value}…），文字已丢失；请在开头加一个中文字符或空格后重新填写",
     ),
     "text_not_text": (WARNING, "“{title}”应为文字，读到的是数值 {value}"),
+    "date_unclear": (WARNING, "“{value}”不是可识别的日期；请写成 {example} 的形式（也可用“.”“-”“/”分隔，如 {dotted}）"),
+    "untouched": (
+        WARNING,
+        "报表的全部数字仍是空白模板的内容（{state}），似乎尚未填写；请填写本年度的数据（无数据的填 0）和文字部分后再报送",
+    ),
     # rules
     "rule_failed": (ERROR, "{message}（{detail}）"),
     "rule_warning": (WARNING, "{message}（{detail}）"),
+    # a rule reading a cell that holds no usable number: never counted as 0 (the cell has its own error)
+    "rule_not_evaluated": (WARNING, "未能检查“{subject}”：{reason}，不是可用的数值，无法计算；请先改正，再重新检查"),
     # merging (toolkit merge)
     "duplicate": (WARNING, "同一机关同一年度的重复报送：已采用较新的文件 {other}，本文件未计入汇总"),
     "wrong_form": (ERROR, "表式为 {found}，与本次汇总的表式 {expected} 不符，未计入汇总；请使用 {expected} 模板重新填报"),

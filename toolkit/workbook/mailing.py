@@ -7,6 +7,7 @@ import io
 import unicodedata
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -14,10 +15,13 @@ from toolkit.core.batch import run_batch
 from toolkit.core.digits import YEAR_MAX, YEAR_MIN, report_year
 from toolkit.core.errors import UserError
 from toolkit.core.fileio import atomic_write_bytes, safe_filename, unique_path
+from toolkit.core.text import plain
 from toolkit.forms.spec import Form
 from toolkit.workbook.writer import build_workbook
 
 AGENCY_COLUMN = "机关名称"
+CONTACT_COLUMN = "联系人"
+PHONE_COLUMN = "联系电话"
 
 
 MAX_NAME = 100  # characters of an agency's or region's name: it goes into titles, file names and properties (255)
@@ -66,26 +70,44 @@ def write_template(form: Form, agency: str, year: int, out: str | Path, password
     return out
 
 
+@dataclass(frozen=True)
+class Agency:
+    """One agency of the office's list, with whom to call when its return is missing or wrong."""
+
+    name: str
+    contact: str = ""
+    phone: str = ""
+
+
 def read_agency_list(path: str | Path) -> list[str]:
-    """Agencies from a text file (one a line) or a CSV with a 机关名称 column; blanks and repeats dropped."""
+    """Agencies' names from a text file (one a line) or a CSV with a 机关名称 column; blanks and repeats dropped."""
+    return [a.name for a in read_agencies(path)]
+
+
+def read_agencies(path: str | Path) -> list[Agency]:
+    """The agency list with contacts: a CSV's 联系人 and 联系电话 columns when it has them (a text file has none)."""
     path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as e:
         raise UserError(f"{path}：无法读取机关名单（{e.strerror or e}）") from None
-    text = _decode(raw, path)
+    text = decode_text(raw, path)
     first = text.strip().splitlines()[0] if text.strip() else ""
     if path.suffix.lower() == ".csv" or AGENCY_COLUMN in first.split(","):
-        names = _csv_names(text, path)
+        rows = _csv_rows(text, path)
     else:
-        names = [line.strip() for line in text.splitlines()]
-    unique = list(dict.fromkeys(n for n in names if n and not n.startswith("#")))
+        rows = [Agency(line.strip()) for line in text.splitlines()]
+    unique: dict[str, Agency] = {}
+    for a in rows:
+        if a.name and not a.name.startswith("#"):
+            unique.setdefault(a.name, a)
     if not unique:
         raise UserError(f"{path}：机关名单是空的")
-    return [check_agency(n) for n in unique]
+    return [Agency(check_agency(a.name), a.contact, a.phone) for a in unique.values()]
 
 
-def _decode(raw: bytes, path: Path) -> str:
+def decode_text(raw: bytes, path: Path) -> str:
+    """A text file as offices save it: UTF-8 (with or without BOM) or GB18030."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return raw.decode(encoding)
@@ -94,11 +116,19 @@ def _decode(raw: bytes, path: Path) -> str:
     raise UserError(f"{path}：无法识别文件编码（请另存为 UTF-8）")
 
 
-def _csv_names(text: str, path: Path) -> list[str]:
+def _csv_rows(text: str, path: Path) -> list[Agency]:
     reader = csv.DictReader(io.StringIO(text))
     if AGENCY_COLUMN not in (reader.fieldnames or []):
         raise UserError(f"{path}：CSV 中没有“{AGENCY_COLUMN}”列")
-    return [(row.get(AGENCY_COLUMN) or "").strip() for row in reader]
+    return [
+        Agency((row.get(AGENCY_COLUMN) or "").strip(), _contact(row, CONTACT_COLUMN), _contact(row, PHONE_COLUMN))
+        for row in reader
+    ]
+
+
+def _contact(row: dict, column: str) -> str:
+    """A contact or phone as the CSV has it, with nothing a workbook cannot hold."""
+    return plain(row.get(column) or "").strip()[:MAX_NAME]
 
 
 def plan_mailing(form: Form, year: int, agencies: Iterable[str], out_dir: Path) -> Iterator[tuple[str, Path]]:

@@ -14,18 +14,37 @@ import xlsxwriter
 
 from toolkit.core.version import __version__
 from toolkit.forms.formulas import check_cell_text, formulas_of, initial_values
-from toolkit.forms.layout import GUIDE_SHEET, META_PREFIX, META_SHEET, TEXT_AREA_COLS, TEXT_AREA_ROWS, Pos, SheetLayout, layout_of
+from toolkit.forms.layout import (
+    BODY_SIZE,
+    GUIDE_SHEET,
+    META_PREFIX,
+    META_SHEET,
+    STYLE_SIZES,
+    TEXT_AREA_COLS,
+    TEXT_AREA_ROWS,
+    Pos,
+    SheetLayout,
+    layout_of,
+    row_points,
+    wrapped_lines,
+)
 from toolkit.forms.spec import Cell, Form, Kind, Rule
 from toolkit.returns.model import Return
 
 INPUT_FILL, TOTAL_FILL, FIXED_FILL = "#FFF2CC", "#DDEBF7", "#EDEDED"
 OK_FILL, BAD_FILL, WARN_FILL = "#C6EFCE", "#FFC7CE", "#FFEB9C"
+# 填报说明's one column must fit A4 portrait as it is: LibreOffice does not shrink a one-column sheet to the
+# page width, and where Calibri is missing its column unit is DejaVu Sans' wider digit (7 pt, not 5.25).
+GUIDE_WIDTH = 68
+NEXT_YEAR = "{next_year}"  # in a field's hint: the year after the template's (when it is filled in)
+
+_HEADER = {"bold": True, "border": 1, "align": "center", "valign": "vcenter", "text_wrap": True, "bg_color": FIXED_FILL}
 
 STYLES = {
-    "title": {"bold": True, "font_size": 14, "align": "center", "valign": "vcenter"},
-    "caption": {"bold": True, "border": 1, "valign": "vcenter"},
-    "header": {"bold": True, "border": 1, "align": "center", "valign": "vcenter", "text_wrap": True, "bg_color": FIXED_FILL},
-    "corner": {"border": 1, "valign": "vcenter", "text_wrap": True, "font_size": 9, "bg_color": FIXED_FILL},
+    "title": {"bold": True, "font_size": 14, "align": "center", "valign": "vcenter", "text_wrap": True},
+    "caption": {"bold": True, "border": 1, "valign": "vcenter", "text_wrap": True},
+    "header": _HEADER,
+    "corner": _HEADER,  # the top-left header (信息内容) looks like every other header
     "rowlabel": {"border": 1, "valign": "vcenter", "text_wrap": True},
     "checklabel": {"border": 1, "valign": "vcenter", "text_wrap": True, "font_size": 10},
     "note": {"italic": True, "font_color": "#595959", "text_wrap": True, "valign": "top"},
@@ -76,9 +95,19 @@ def _validation(kind: Kind, title: str) -> dict:
 
 
 class _Writer:
-    def __init__(self, form: Form, agency: str, year: int, password: str, generated_at: str, filled: Return | None = None):
+    def __init__(
+        self,
+        form: Form,
+        agency: str,
+        year: int,
+        password: str,
+        generated_at: str,
+        filled: Return | None = None,
+        next_year: str = "",
+    ):
         self.form, self.layout, self.filled = form, layout_of(form), filled
         self.agency, self.year, self.password, self.generated_at = agency, year, password, generated_at
+        self.next_year = next_year or str(year + 1)
         self.buffer = io.BytesIO()
         self.wb = xlsxwriter.Workbook(self.buffer, {"in_memory": True, "strings_to_formulas": False})
         self.fmt = {k: self.wb.add_format({"font_name": "宋体", **v}) for k, v in STYLES.items()}
@@ -110,17 +139,12 @@ class _Writer:
             ws.set_column(col, col, width)
         for row, height in sheet.heights.items():
             ws.set_row(row, height)
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
-        ws.center_horizontally()
-        if sheet.landscape:
-            ws.set_landscape()
+        print_setup(ws, sheet.repeat, sheet.landscape)
         if sheet.freeze:
             ws.freeze_panes(*sheet.freeze)
 
     def guide(self) -> None:
         ws = self.wb.add_worksheet(GUIDE_SHEET)
-        ws.set_column(0, 0, 100)
         f = self.form
         lines = [
             (f"{f.name}　填报说明", "title"),
@@ -129,7 +153,7 @@ class _Writer:
             (f"二、数字单元格只能填数字：{_kinds_rule(f)}。没有数据请填 0，不要填“/”“无”或留空，不要带单位。", "guide"),
             ("三、浅蓝色单元格是合计，由公式自动计算。", "guide"),
             (
-                "四、各表下方的“校验结果”实时显示勾稽关系：绿色 ✓ 表示通过，红色 ✗ 表示不平衡，黄色 ⚠ 请核对。请在报送前全部核对通过。",
+                "四、各表下方的“校验结果”实时显示勾稽关系：绿色 ✓ 表示通过，红色 ✗ 表示不平衡或写明的单元格不是数字，黄色 ⚠ 请核对。请在报送前全部核对通过。",
                 "guide",
             ),
             (
@@ -141,8 +165,13 @@ class _Writer:
             ("勾稽关系：", "caption"),
         ]
         lines += [(f"{i}. {r.title}：{r.message}", "guide") for i, r in enumerate(f.rules, start=1)]
+        ws.set_column(0, 0, GUIDE_WIDTH)
         for row, (text, style) in enumerate(lines):
             ws.write_string(row, 0, text, self.fmt[style])
+            size = STYLE_SIZES.get(style, BODY_SIZE)
+            lines_needed = wrapped_lines(text, GUIDE_WIDTH, size)
+            if lines_needed > 1:
+                ws.set_row(row, row_points(lines_needed, size))
         legend = len(lines) + 1
         # The legend shows the input colour but, like everything on this sheet, stays locked.
         sample_input = self.wb.add_format({"font_name": "宋体", **STYLES["input_text"], "locked": True})
@@ -150,8 +179,7 @@ class _Writer:
             (("填写项", sample_input), ("合计（自动计算）", self.fmt["total"]), ("已锁定", self.fmt["prefilled"]))
         ):
             ws.write_string(legend + i, 0, text, fmt)
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
+        print_setup(ws, (0, 0), landscape=False)
         self.protect(ws)
 
     def info(self, sheet: SheetLayout, ws) -> None:
@@ -167,6 +195,8 @@ class _Writer:
             else:
                 ws.write_blank(pos.row, pos.col, None, self.fmt["input_text"])
             ws.data_validation(pos.row, pos.col, pos.row, pos.col, _text_validation(f.label, 200))
+            if f.hint:  # not a label the reader compares: it names a year that differs per template
+                ws.write_string(pos.row, pos.col + 1, f.hint.replace(NEXT_YEAR, self.next_year), self.fmt["note"])
 
     def text_area(self, pos: Pos, section, ws) -> None:
         last_row, last_col = pos.row + TEXT_AREA_ROWS - 1, pos.col + TEXT_AREA_COLS - 1
@@ -180,7 +210,10 @@ class _Writer:
             ws.write_formula(pos.row, pos.col, "=" + formula, self.fmt["total"], as_number(self.values[cell.id]))
             return
         style = "input_integer" if cell.kind.type == "integer" else "input_decimal"
-        ws.write_number(pos.row, pos.col, as_number(self.values[cell.id]), self.fmt[style])
+        if self.filled:
+            ws.write_number(pos.row, pos.col, as_number(self.values[cell.id]), self.fmt[style])
+        else:  # a fresh template's inputs are blank (its formulas count blank as 0): an untouched return shows as such
+            ws.write_blank(pos.row, pos.col, None, self.fmt[style])
         ws.data_validation(pos.row, pos.col, pos.row, pos.col, _validation(cell.kind, cell.label))
 
     def check_cell(self, rule: Rule, ws) -> None:
@@ -233,6 +266,18 @@ class _Writer:
         return _structure_protection(self.buffer.getvalue(), self.password)
 
 
+def print_setup(ws, repeat: tuple[int, int], landscape: bool) -> None:
+    """A4, fitted to the page width (as many pages down as needed), `repeat` rows on every page."""
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.center_horizontally()
+    ws.repeat_rows(*repeat)
+    if landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+
+
 def _kinds_rule(form: Form) -> str:
     """How each kind of number in this form is filled in, for the 填报说明 (from the spec's kinds)."""
     used: dict[str, list[str]] = {}
@@ -274,13 +319,13 @@ def as_number(value: int | Decimal) -> int | float:
 
 
 # Placeholders (private-use characters) stamped per copy: the workbook is built once per form.
-_AGENCY, _YEAR, _STAMP = "\ue000机关\ue000", "\ue0019999\ue001", "\ue002时间\ue002"
+_AGENCY, _YEAR, _STAMP, _NEXT_YEAR = "\ue000机关\ue000", "\ue0019999\ue001", "\ue002时间\ue002", "\ue0039999\ue003"
 
 
 @lru_cache(maxsize=8)
 def _base_package(form: Form, password: str) -> tuple[tuple[zipfile.ZipInfo, bytes], ...]:
     """The form's workbook with placeholders, as zip members: xlsxwriter runs once per form."""
-    xlsx = _Writer(form, _AGENCY, _YEAR, password, _STAMP).build()  # type: ignore[arg-type]
+    xlsx = _Writer(form, _AGENCY, _YEAR, password, _STAMP, next_year=_NEXT_YEAR).build()  # type: ignore[arg-type]
     with zipfile.ZipFile(io.BytesIO(xlsx)) as zf:
         return tuple((info, zf.read(info)) for info in zf.infolist())
 
@@ -300,6 +345,7 @@ def build_workbook(form: Form, agency: str, year: int, password: str | None = No
     substitutions = {
         _AGENCY.encode(): escape(agency).encode(),
         _YEAR.encode(): str(year).encode(),
+        _NEXT_YEAR.encode(): str(year + 1).encode(),
         _STAMP.encode(): escape(stamp).encode(),
     }
     out = io.BytesIO()
