@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from toolkit.checking.check import check_return, refusal
-from toolkit.forms.spec import Form
+from toolkit.forms.spec import Form, get_form
 from toolkit.reading.guards import DEFAULT_LIMITS, Limits
 from toolkit.reading.interpret import COLLECTION, RETURN, interpret, kind_of, read_metadata, read_workbook
 from toolkit.returns.model import Return
@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # imported on first use below; named here for type checkers a
     from toolkit.importing.output import write_audit, write_return
     from toolkit.importing.sources import find_reports
     from toolkit.reports.batch import render_all
+    from toolkit.reports.pdf import convert_to_pdf, find_soffice
     from toolkit.reports.render import lint_template, render_report, template_variables
     from toolkit.workbook.mailing import (
         check_agency,
@@ -58,6 +59,8 @@ _LAZY = {
     "write_outputs": ("toolkit.collection.outputs", "write_outputs"),
     "read_summary_text": ("toolkit.collection.summary", "read_summary_text"),
     "render_all": ("toolkit.reports.batch", "render_all"),
+    "convert_to_pdf": ("toolkit.reports.pdf", "convert_to_pdf"),
+    "find_soffice": ("toolkit.reports.pdf", "find_soffice"),
     "lint_template": ("toolkit.reports.render", "lint_template"),
     "render_report": ("toolkit.reports.render", "render_report"),
     "template_variables": ("toolkit.reports.render", "template_variables"),
@@ -97,8 +100,11 @@ __all__ = [
     "check_or_refuse",
     "check_return",
     "check_year",
+    "convert_to_pdf",
     "duplicates",
     "find_reports",
+    "find_soffice",
+    "get_form",
     "import_report",
     "is_collection",
     "lint_template",

@@ -100,3 +100,17 @@ def demo_command(out: Path) -> None:
     _reports(returns, out)
     _merge(samples, out)
     click.echo(f"完成：全部结果在 {out}/")
+    _serve_hint(samples, out)
+
+
+def _serve_hint(samples: Path, out: Path) -> None:
+    """How to run the intake web service on the same samples (nothing is started)."""
+    data = out / "serve"
+    click.echo("5. 填报网站（在线收集与审核）：依次运行")
+    click.echo(
+        f"   toolkit round create --data {data} --year 2024 --agencies {samples / 'agencies.txt'} --links {data / 'links.csv'}"
+    )
+    click.echo(f"   toolkit user add --data {data} 管理员 --password-stdin   （输入密码后回车）")
+    click.echo(
+        f"   toolkit serve --data {data}   然后在浏览器打开 links.csv 中的填报链接，管理部门登录 http://127.0.0.1:8000/login"
+    )

@@ -155,6 +155,11 @@ def _pool(n: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=_worker_start, initargs=(parent,))
 
 
+def worker_pool(n: int) -> ProcessPoolExecutor:
+    """A long-lived pool (the web service's) whose workers ignore Ctrl-C and die with their parent, even on kill -9."""
+    return _pool(n)
+
+
 @contextmanager
 def process_pool(jobs: int | None) -> Iterator[Executor | None]:
     """A pool of `jobs` worker processes (default: every core); None when one job is asked for.

@@ -1,0 +1,107 @@
+"""`toolkit round create` and `toolkit user add`: scriptable set-up of the service."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+
+from sqlalchemy import create_engine, select
+
+from toolkit.serve.tables import agencies, links, rounds, users
+
+
+def _run(*args: str, stdin: str = ""):
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    return subprocess.run(
+        [sys.executable, "-m", "toolkit", *args], input=stdin, capture_output=True, text=True, check=False, env=env
+    )
+
+
+def test_round_create_writes_one_link_per_agency_and_prints_the_round_id_last(tmp_path):
+    (tmp_path / "名单.csv").write_text(
+        "机关名称,联系人,联系电话\n甲局,张三,0954-1\n乙局,李四,0954-2\n甲局,张三,0954-1\n", encoding="utf-8"
+    )
+    data, out = tmp_path / "data", tmp_path / "links.csv"
+    args = [
+        "round",
+        "create",
+        "--data",
+        str(data),
+        "--year",
+        "2024",
+        "--agencies",
+        str(tmp_path / "名单.csv"),
+        "--deadline",
+        "2025-01-31",
+        "--links",
+        str(out),
+    ]
+    r = _run(*args, "--base-url", "https://ti.example.gov.cn/")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "1"
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert rows[0] == ["机关名称", "联系人", "联系电话", "填报链接"]
+    assert [row[:3] for row in rows[1:]] == [["甲局", "张三", "0954-1"], ["乙局", "李四", "0954-2"]]
+    tokens = [row[3].removeprefix("https://ti.example.gov.cn/a/") for row in rows[1:]]
+    assert all(len(t) >= 40 for t in tokens) and len(set(tokens)) == 2
+    engine = create_engine(f"sqlite:///{data / 'toolkit.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(select(rounds.c.year, rounds.c.deadline, rounds.c.form_id)).one() == (
+            2024,
+            "2025-01-31",
+            "gov-info-2021",
+        )
+        assert conn.execute(select(agencies.c.name).order_by(agencies.c.position)).scalars().all() == ["甲局", "乙局"]
+        stored = conn.execute(select(links.c.token_hash)).scalars().all()
+    assert not set(tokens) & set(stored)
+    second = _run(*args)
+    assert second.stdout.strip().splitlines()[-1] == "2"
+
+
+def test_round_create_refuses_bad_input_in_one_chinese_line(tmp_path):
+    (tmp_path / "a.txt").write_text("甲局\n", encoding="utf-8")
+    base = [
+        "round",
+        "create",
+        "--data",
+        str(tmp_path / "d"),
+        "--agencies",
+        str(tmp_path / "a.txt"),
+        "--links",
+        str(tmp_path / "l.csv"),
+    ]
+    r = _run(*base, "--year", "2024", "--deadline", "2025-02-30")
+    assert r.returncode == 2 and "不是有效的日期" in r.stderr and "Traceback" not in r.stderr
+    r = _run(*base, "--year", "二〇二四年x")
+    assert r.returncode == 2 and "年度" in r.stderr
+    r = _run(*base[:4], "--agencies", str(tmp_path / "没有.txt"), "--links", str(tmp_path / "l.csv"), "--year", "2024")
+    assert r.returncode == 2 and "没有.txt" in r.stderr
+    assert not (tmp_path / "l.csv").exists()
+
+
+def test_user_add_reads_the_password_from_stdin_and_stores_an_argon2_hash(tmp_path):
+    data = tmp_path / "data"
+    r = _run("user", "add", "--data", str(data), "王科长", "--password-stdin", stdin="a long secret 9\n")
+    assert r.returncode == 0, r.stderr
+    engine = create_engine(f"sqlite:///{data / 'toolkit.db'}")
+    with engine.connect() as conn:
+        name, hashed = conn.execute(select(users.c.name, users.c.password_hash)).one()
+    assert name == "王科长" and hashed.startswith("$argon2id$") and "a long secret" not in hashed
+    again = _run("user", "add", "--data", str(data), "王科长", "--password-stdin", stdin="a long secret 9\n")
+    assert again.returncode == 2 and "已存在" in again.stderr
+    short = _run("user", "add", "--data", str(data), "李", "--password-stdin", stdin="short\n")
+    assert short.returncode == 2 and "密码太短" in short.stderr
+
+
+def test_serve_says_in_one_line_why_it_cannot_start(tmp_path):
+    r = _run("serve", "--data", str(tmp_path / "d"), "--db", "postgresql://nobody@127.0.0.1:1/x")
+    assert r.returncode == 2 and r.stderr.startswith("错误：无法打开数据库") and len(r.stderr.strip().splitlines()) == 1
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        r = _run("serve", "--data", str(tmp_path / "d"), "--port", str(port))
+    assert r.returncode == 2 and "无法监听" in r.stderr and "Traceback" not in r.stderr
