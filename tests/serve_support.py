@@ -81,7 +81,8 @@ def return_bytes(folder: Path, agency: str, year: int = YEAR, values: dict | Non
     return path.read_bytes()
 
 
-WARNING_VALUES = {"t2_1.rules.issued": "5"}  # a number stored as text: a warning (text_number)
+WARNING_VALUES = {"t2_8.fees.amount": 1.1234567}  # more decimals than 万元 to the cent: a warning (too_many_decimals)
+WARNING_KEY = "too_many_decimals@二、主动公开!B19"  # how the service keys the warning's explanation
 ERROR_VALUES = {"t2_1.rules.issued": -3}  # a negative count: an error
 
 

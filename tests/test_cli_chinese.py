@@ -139,24 +139,49 @@ def test_commands_are_listed_in_workflow_order():
 
 
 def _examples(text: str) -> list[list[str]]:
-    block = text.split("示例：\n", 1)[1].split("\n\n", 1)[0]
+    """Each example's words; a line ending in a backslash goes on in the next one, as in a shell."""
+    block = text.split("示例：\n", 1)[1].split("\n\n", 1)[0].replace("\\\n", " ")
     return [line.split() for line in block.splitlines() if line.strip().startswith("toolkit ")]
 
 
-@pytest.mark.parametrize("name", sorted(main.commands))
-def test_every_command_has_chinese_help_with_examples_using_real_flags(name):
-    text = _help(name)
+def _commands(group: click.Group = main, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command's words after `toolkit`, a group's commands included (`round create`)."""
+    found = []
+    for name in sorted(group.commands):
+        command = group.commands[name]
+        words = (*path, name)
+        found += _commands(command, words) if isinstance(command, click.Group) else [words]
+    return found
+
+
+COMMANDS = _commands()
+GROUPS = sorted({words[:-1] for words in COMMANDS if len(words) > 1})
+
+
+@pytest.mark.parametrize("words", COMMANDS, ids=" ".join)
+def test_every_command_has_chinese_help_with_examples_using_real_flags(words):
+    text = _help(*words)
+    name = " ".join(words)
     assert text.startswith(f"用法：toolkit {name} [选项]") and "选项：" in text and "显示本帮助并退出。" in text
     assert not ENGLISH.search(text), ENGLISH.search(text)
     examples = _examples(text)
     assert examples, text
-    command = main.commands[name]
+    command = main
+    for word in words:
+        command = command.commands[word]
     flags = {opt for p in command.params for opt in p.opts + p.secondary_opts}
-    for words in examples:
-        assert words[1] == name, words
-        for word in words[2:]:
+    for example in examples:
+        assert example[1 : 1 + len(words)] == list(words), example
+        for word in example[1 + len(words) :]:
             if word.startswith("-"):
                 assert word in flags, (name, word)
+
+
+@pytest.mark.parametrize("words", GROUPS, ids=" ".join)
+def test_every_group_of_commands_has_chinese_help(words):
+    text = _help(*words)
+    assert text.startswith(f"用法：toolkit {' '.join(words)} [选项] 命令 [参数]...") and "命令：" in text
+    assert not ENGLISH.search(text), ENGLISH.search(text)
 
 
 def test_the_group_help_is_chinese():
@@ -166,12 +191,12 @@ def test_the_group_help_is_chinese():
     assert run("--version").output.startswith("toolkit，版本 ")
 
 
-@pytest.mark.parametrize("name", [None, *sorted(main.commands)])
-def test_help_fits_an_80_column_terminal_and_breaks_chinese_between_characters(name):
+@pytest.mark.parametrize("words", [(), *GROUPS, *COMMANDS], ids=" ".join)
+def test_help_fits_an_80_column_terminal_and_breaks_chinese_between_characters(words):
     """click counts a Chinese character as one column and breaks lines at spaces only; a terminal shows it as two."""
     from toolkit.cli.chinese import width
 
-    lines = _help(*([name] if name else [])).splitlines()
+    lines = _help(*words).splitlines()
     assert all(width(line) <= 80 for line in lines), [line for line in lines if width(line) > 80]
     assert not [line for line in lines if line.strip()[:1] in tuple("，。；：、）”")]
 

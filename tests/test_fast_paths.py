@@ -220,3 +220,45 @@ def test_the_tag_budget_refuses_at_the_part_that_passes_it_even_when_counting_is
         with pytest.raises(UnreadableFile) as refused:
             read_workbook(path, Limits(max_xml_tags=total - 1))  # one below what the parts up to here hold
         assert f"（部件 {name}，超过 {total - 1} 个标记）" in refused.value.reason
+
+
+def _sheet_variants() -> dict[str, bytes]:
+    """Well-formed sheets whose unread blocks (input prompts, extLst) hold things that look like what is read."""
+    import hostile_returns as h
+
+    good = h.sample_bytes()
+    sheet = h.parts_of(good)[h.APPLICATIONS]
+    fake_cell = b'<c r="D6" t="inlineStr"><is><t>99</t></is></c>'
+    protection = b'<sheetProtection sheet="0"/>'
+    nested = sheet.replace(b"</dataValidations>", b"<extLst>" + fake_cell + b"</extLst></dataValidations>", 1)
+    ext = sheet.replace(b"</worksheet>", b"<extLst><ext uri='x'>" + protection + fake_cell + b"</ext></extLst></worksheet>", 1)
+    commented = sheet.replace(b"<dataValidations", b"<!-- <dataValidations> --><dataValidations", 1)
+    return {
+        "sample": good,
+        "prompt holds a cell": h._edit_parts(good, {h.APPLICATIONS: nested}),
+        "extLst holds protection and a cell": h._edit_parts(good, {h.APPLICATIONS: ext}),
+        "a comment names the block": h._edit_parts(good, {h.APPLICATIONS: commented}),
+    }
+
+
+@pytest.mark.parametrize("variant", list(_sheet_variants()))
+def test_skipping_the_blocks_check_never_reads_changes_no_outcome(tmp_path, monkeypatch, variant):
+    """The reader cuts input prompts, conditional formats and extLst before parsing a sheet (speed): the
+    same file read with the cut turned off gives the same values, texts, fields and problems."""
+    from toolkit.pipeline import check_file
+    from toolkit.reading import ooxml
+
+    path = tmp_path / "r.xlsx"
+    path.write_bytes(_sheet_variants()[variant])
+
+    def outcome():
+        ret = check_file(path)
+        return ret.values, ret.texts, ret.fields, [p.to_dict() for p in ret.problems]
+
+    import hostile_returns as h
+
+    sheet = h.parts_of(path.read_bytes())[h.APPLICATIONS]
+    assert len(ooxml._read_parts_only(sheet)) < len(sheet) // 2 or variant != "sample"  # the cut really happens
+    fast = outcome()
+    monkeypatch.setattr(ooxml, "_read_parts_only", lambda data: data)
+    assert outcome() == fast

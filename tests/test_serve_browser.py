@@ -109,7 +109,7 @@ def test_agency_uploads_a_mistake_fixes_it_explains_a_warning_and_submits(server
     _drop(page, return_bytes(tmp_path, A, values=WARNING_VALUES, name="fixed.xlsx"), "fixed.xlsx")
     page.wait_for_selector("textarea[name^=explain]")
     assert "检查通过" in page.inner_text("#agency-main")
-    page.fill("textarea[name^=explain]", "规章实际制发 5 件，已核对")
+    page.fill("textarea[name^=explain]", "收费金额按财政票据核对，确为 1.1234567 万元")
     _shot(page, "3-agency-explain-warning")
     page.click("text=提交给管理部门")
     page.wait_for_selector("text=等待管理部门审核")

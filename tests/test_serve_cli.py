@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from sqlalchemy import create_engine, select
+from test_custom_form import SPEC
 
 from toolkit.serve.tables import agencies, links, rounds, users
 
@@ -105,3 +106,36 @@ def test_serve_says_in_one_line_why_it_cannot_start(tmp_path):
         port = taken.getsockname()[1]
         r = _run("serve", "--data", str(tmp_path / "d"), "--port", str(port))
     assert r.returncode == 2 and "无法监听" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_round_create_reads_the_agency_list_as_every_command_does(tmp_path):
+    """A GB18030 CSV from Excel (contacts kept) and a plain list (one name a line): read_agencies's rules."""
+    (tmp_path / "名单.csv").write_bytes("机关名称,联系人,联系电话\n甲局,张三,0954-1\n# 注释\n乙局,,\n".encode("gb18030"))
+    (tmp_path / "名单.txt").write_text("丙局\n\n丙局\n丁局\n", encoding="utf-8")
+    for listed, expected in (
+        ("名单.csv", [["甲局", "张三", "0954-1"], ["乙局", "", ""]]),
+        ("名单.txt", [["丙局", "", ""], ["丁局", "", ""]]),
+    ):
+        out = tmp_path / f"{listed}.links.csv"
+        args = ["--data", str(tmp_path / "d"), "--year", "2024", "--agencies", str(tmp_path / listed)]
+        r = _run("round", "create", *args, "--links", str(out))
+        assert r.returncode == 0, r.stderr
+        rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+        assert [row[:3] for row in rows[1:]] == expected
+
+
+def test_round_create_refuses_a_year_as_template_does_and_a_form_the_service_cannot_check(tmp_path):
+    (tmp_path / "a.txt").write_text("甲局\n", encoding="utf-8")
+    base = ["--data", str(tmp_path / "d"), "--agencies", str(tmp_path / "a.txt"), "--links", str(tmp_path / "l.csv")]
+    year = _run("round", "create", *base, "--year", "20x0")
+    template = _run("template", "--agency", "甲局", "--year", "20x0", "-o", str(tmp_path))
+    assert year.returncode == template.returncode == 2
+    assert "年度“20x0”不是有效的年份" in year.stderr
+    assert year.stderr.split("（运行")[0] == template.stderr.split("（运行")[0]
+    form = _run("round", "create", *base, "--year", "2024", "--form", "没有这个表式")
+    assert form.returncode == 2 and "未知的表式" in form.stderr
+    spec = tmp_path / "training.yaml"
+    spec.write_text(SPEC, encoding="utf-8")  # a valid form of the user's own: the service checks built-in forms only
+    own = _run("round", "create", *base, "--year", "2024", "--form", str(spec))
+    assert own.returncode == 2 and "填报网站只支持内置表式" in own.stderr, own.stderr
+    assert not (tmp_path / "d").exists() and not (tmp_path / "l.csv").exists()  # refused before anything was made

@@ -9,7 +9,7 @@ import sys
 
 import openpyxl
 import pytest
-from serve_support import DATABASES, ERROR_VALUES, WARNING_VALUES, fresh_database, log_in, open_site, return_bytes
+from serve_support import DATABASES, ERROR_VALUES, WARNING_KEY, WARNING_VALUES, fresh_database, log_in, open_site, return_bytes
 from sqlalchemy import select, text
 
 from toolkit.serve.tables import blobs, events, uploads
@@ -106,19 +106,19 @@ def test_submit_blocks_errors_and_needs_a_note_for_each_warning(site, tmp_path):
     r = site.client.post(f"/a/{site.tokens[A]}/submit", json={"upload_id": bad["upload_id"], "explanations": {}})
     assert r.status_code == 409 and "有错误" in r.json()["error"]
     warned = site.upload(A, return_bytes(tmp_path, A, values=WARNING_VALUES)).json()
-    assert warned["status"] == "accepted" and [p["code"] for p in warned["problems"]] == ["text_number"]
+    assert warned["status"] == "accepted" and [p["code"] for p in warned["problems"]] == ["too_many_decimals"]
     r = site.client.post(f"/a/{site.tokens[A]}/submit", json={"upload_id": warned["upload_id"], "explanations": {}})
     assert r.status_code == 422 and "说明" in r.json()["error"]
-    key = "text_number@二、主动公开!B5"
+    key = WARNING_KEY
     r = site.client.post(
-        f"/a/{site.tokens[A]}/submit", json={"upload_id": warned["upload_id"], "explanations": {key: "规章实际为 5 件"}}
+        f"/a/{site.tokens[A]}/submit", json={"upload_id": warned["upload_id"], "explanations": {key: "收费实为 1.1234567 万元"}}
     )
     assert r.status_code == 201
     page = site.client.get(f"/a/{site.tokens[A]}", headers={"accept": "application/json"}).json()
     assert page["state"] == "submitted"
     log_in(site.client)
     office = site.client.get(f"/office/rounds/{site.round_id}/agencies/{site.agency_ids[A]}").text
-    assert "<td>规章实际为 5 件</td>" in office and "数字以文本形式保存" in office
+    assert "<td>收费实为 1.1234567 万元</td>" in office and "超过 6 位小数" in office
 
 
 def test_annotated_copy_marks_the_problem_cell(site, tmp_path):
@@ -151,7 +151,7 @@ def test_htmx_gets_errors_as_a_notice_where_the_form_shows_them(tmp_path):
         assert r.headers["hx-retarget"] == "#submit-error" and "需要填写说明" in r.text
         r = site.client.post(
             f"/a/{site.tokens[A]}/submit",
-            data={"upload_id": warned["upload_id"], "explain:text_number@二、主动公开!B5": "核对无误"},
+            data={"upload_id": warned["upload_id"], f"explain:{WARNING_KEY}": "核对无误"},
             headers={"hx-request": "true"},
         )
         assert r.status_code == 200 and "<html" not in r.text and "已提交待审核" in r.text

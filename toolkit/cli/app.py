@@ -128,11 +128,11 @@ def year_option(help_text: str, required: bool = False):
     return click.option("--year", type=Year(), required=required, help=help_text)
 
 
-def agencies_option(help_text: str):
-    """`--agencies FILE` (template, check, merge): the office's list, read by read_agencies."""
+def agencies_option(help_text: str, required: bool = False):
+    """`--agencies FILE` (template, check, merge, round create): the office's list, read by read_agencies."""
     kind = click.Path(path_type=Path, exists=True, dir_okay=False)
     about = "；每行一个机关的文本文件，或含“机关名称”列的 CSV（可另有“联系人”“联系电话”列）"
-    return click.option("--agencies", type=kind, metavar="名单文件", help=help_text + about)
+    return click.option("--agencies", type=kind, required=required, metavar="名单文件", help=help_text + about)
 
 
 def json_option(func):
@@ -250,6 +250,9 @@ COMMAND_MODULES = {
     "context": "toolkit.cli.report",
     "merge": "toolkit.cli.merge",
     "import": "toolkit.cli.import_",
+    "serve": "toolkit.cli.serve",
+    "round": "toolkit.cli.serve",
+    "user": "toolkit.cli.serve",
     "demo": "toolkit.cli.demo",
 }
 
@@ -282,10 +285,23 @@ class LazyCommands(MutableMapping):
         return len({**self.modules, **self.loaded})
 
 
+class _SubGroup(click.Group):
+    """A group of commands under `toolkit` (`toolkit round create`): Chinese like every command."""
+
+    command_class = _Command
+    context_class = _Context
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", "[选项]")
+        kwargs.setdefault("subcommand_metavar", "命令 [参数]...")
+        super().__init__(*args, **kwargs)
+
+
 class _Group(click.Group):
     """The `toolkit` group: commands in workflow order; usage errors one Chinese line and exit 2, like every other failure."""
 
     command_class = _Command
+    group_class = _SubGroup
     context_class = _Context
 
     def __init__(self, *args, **kwargs):
