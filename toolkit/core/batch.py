@@ -11,6 +11,7 @@ the parent stops on any error, Ctrl-C or SIGTERM it terminates its workers inste
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -100,7 +101,9 @@ def _die_with_parent(parent: int | None) -> None:
 
 
 def _worker_start(parent: int | None) -> None:
-    """Pool initializer: Ctrl-C is the parent's to handle, SIGTERM (terminate()) ends the worker."""
+    """Pool initializer: Ctrl-C is the parent's to handle, SIGTERM (terminate()) ends the worker; what the
+    worker inherited is frozen out of the garbage collector's scans (fewer pauses, no copy-on-write of it)."""
+    gc.freeze()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the parent's handler
