@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import inspect
 import io
 import json
 import os
@@ -34,7 +33,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -46,7 +44,7 @@ from toolkit.collection.documents import combine_reports
 from toolkit.core.batch import default_jobs, run_batch
 from toolkit.forms.layout import layout_of
 from toolkit.forms.spec import Form, get_form
-from toolkit.pipeline import check_or_refuse, merge_returns, write_outputs
+from toolkit.pipeline import check_or_refuse
 from toolkit.reports.batch import render_all
 from toolkit.reports.render import default_template, report_context
 from toolkit.returns.model import Return
@@ -217,50 +215,24 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-class TreePeak:
-    """The largest resident memory of this process and all its descendants together, sampled every 0.1 s
-    (Linux /proc; 0 elsewhere): what a merge costs the machine, workers included."""
-
-    def __init__(self):
-        self.peak_kb, self._stop = 0, threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            pids = [os.getpid(), *_descendants(os.getpid())]
-            self.peak_kb = max(self.peak_kb, sum(_rss_kb(p) for p in pids))
-            self._stop.wait(0.1)
-
-    def __enter__(self) -> TreePeak:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def mb(self) -> float:
-        return round(self.peak_kb / 1024, 1)
+def run_with_tree_peak(cmd: list[str]) -> float:
+    """Run a command; the largest resident memory of it and all its descendants together (MB), sampled
+    every 0.1 s (Linux /proc; 0 elsewhere): what the command costs the machine, workers included."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak_kb = 0
+    while proc.poll() is None:
+        peak_kb = max(peak_kb, sum(_rss_kb(p) for p in (proc.pid, *_descendants(proc.pid))))
+        time.sleep(0.1)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)}: exit {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
+    return round(peak_kb / 1024, 1)
 
 
-def _merge_cache(out: Path):
-    """The merge cache the command line uses for `out` (toolkit.collection.cache), None before it existed."""
-    try:
-        from toolkit.collection.cache import cache_for
-    except ImportError:
-        return None
-    return cache_for(out)
-
-
-def merge_into(returns_dir: Path, form: Form, out: Path, pool) -> None:
-    """One `toolkit merge` through the public API, with the merge cache in the output folder as the CLI has it."""
-    cache = _merge_cache(out)
-    merge_kw = {"cache": cache} if cache is not None and "cache" in inspect.signature(merge_returns).parameters else {}
-    write_kw = {"cache": cache} if cache is not None and "cache" in inspect.signature(write_outputs).parameters else {}
-    write_outputs(merge_returns([returns_dir], form, "测试市", executor=pool, **merge_kw), out, pool, **write_kw)
-    if merge_kw and hasattr(cache, "prune"):
-        cache.prune()
+def merge_into(returns_dir: Path, out: Path, jobs: int) -> float:
+    """One `toolkit merge` exactly as an office runs it (its own process, the merge cache in the output
+    folder); the process tree's memory peak in MB."""
+    cmd = [sys.executable, "-m", "toolkit", "merge", str(returns_dir), "-o", str(out), "--name", "测试市", "-q"]
+    return run_with_tree_peak([*cmd, "--jobs", str(jobs)])
 
 
 def correct_one(form: Form, paths: list[Path], n: int) -> None:
@@ -329,16 +301,13 @@ def run(n: int, jobs: int, naive: bool, compose_max: int, work: Path, startup_ru
         measured(steps["collection_docx"], combine_reports, docs, agencies, out_dir / "c.docx", "合并")
         if not naive:
             del rets  # the merge below reads every return again; keep one set in memory, as the CLI does
-        with TreePeak() as tree:
-            measured(steps["merge"], merge_into, returns_dir, form, out_dir / "merge", pool)
-        steps["merge"]["tree_peak_mb"] = tree.mb
+        steps["merge"]["tree_peak_mb"] = measured(steps["merge"], merge_into, returns_dir, out_dir / "merge", jobs)
         correct_one(form, paths, n)
-        measured(steps["merge_warm"], merge_into, returns_dir, form, out_dir / "merge", pool)
-        cached = _merge_cache(out_dir / "merge") is not None
+        steps["merge_warm"]["tree_peak_mb"] = measured(steps["merge_warm"], merge_into, returns_dir, out_dir / "merge", jobs)
         steps["merge_warm"] |= {
             "naive": steps["merge"]["fast"],
             "naive_note": "the cold merge: without a merge cache a re-run redoes every return",
-            "cache": cached,
+            "cache": (out_dir / "merge" / ".toolkit-cache").is_dir(),
         }
     steps["startup"] = startup(paths[0], startup_runs)
     memory = {**peak_mb(), "merge_tree_peak_mb": steps["merge"]["tree_peak_mb"]}
