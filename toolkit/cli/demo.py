@@ -108,7 +108,7 @@ def _serve_hint(samples: Path, out: Path) -> None:
     data = out / "serve"
     click.echo("5. 填报网站（在线收集与审核）：依次运行")
     click.echo(
-        f"   toolkit round create --data {data} --year 2024 --agencies {samples / 'agencies.txt'} --links {data / 'links.csv'}"
+        f"   toolkit round create --data {data} --year 2024 --agencies {samples / 'agencies-2024.csv'} --links {data / 'links.csv'}"
     )
     click.echo(f"   toolkit user add --data {data} 管理员 --password-stdin   （输入密码后回车）")
     click.echo(
