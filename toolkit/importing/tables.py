@@ -195,14 +195,19 @@ def _by_path(candidates: tuple, path: list[str], path_of) -> list:
     return [c for c in candidates if score(c) == top]
 
 
-def match_column(table: Table, path: list[str]) -> Match:
-    choices = [(unit_of(c.label)[0], c) for c in table.columns]
-    m = best(unit_of(path[-1])[0], choices)
+def _best_on_path(label: str, choices: list, outer: list[str], path_of) -> Match:
+    """The closest spec label; a tie between namesakes settled by the printed labels around it (its path)."""
+    m = best(label, choices)
     if m.item is None and m.candidates:
-        narrowed = _by_path(m.candidates, path[:-1], lambda c: c.path)
+        narrowed = _by_path(m.candidates, outer, path_of)
         if len(narrowed) == 1:
             return Match(narrowed[0], narrowed[0].label, m.fuzzy)
     return m
+
+
+def match_column(table: Table, path: list[str]) -> Match:
+    choices = [(unit_of(c.label)[0], c) for c in table.columns]
+    return _best_on_path(unit_of(path[-1])[0], choices, path[:-1], lambda c: c.path)
 
 
 class _Columns:
@@ -258,12 +263,7 @@ def match_row(table: Table, path: list[str]) -> Match:
     if not path:
         unlabelled = [r for r in leaves if not r.label]
         return Match(unlabelled[0], "", False) if len(unlabelled) == 1 else Match(None, "", False)
-    m = best(path[-1], [(r.label, r) for r in all_rows(table) if r.label])
-    if m.item is None and m.candidates:
-        narrowed = _by_path(m.candidates, path[:-1], lambda r: r.path)
-        if len(narrowed) == 1:
-            return Match(narrowed[0], narrowed[0].label, m.fuzzy)
-    return m
+    return _best_on_path(path[-1], [(r.label, r) for r in all_rows(table) if r.label], path[:-1], lambda r: r.path)
 
 
 class _Rows:
