@@ -139,3 +139,21 @@ def test_round_create_refuses_a_year_as_template_does_and_a_form_the_service_can
     own = _run("round", "create", *base, "--year", "2024", "--form", str(spec))
     assert own.returncode == 2 and "填报网站只支持内置表式" in own.stderr, own.stderr
     assert not (tmp_path / "d").exists() and not (tmp_path / "l.csv").exists()  # refused before anything was made
+
+
+def test_the_links_csv_keeps_an_agency_named_like_a_formula_as_text(tmp_path):
+    """The office opens links.csv in Excel: a name starting with “=” must not run as a formula there."""
+    from click.testing import CliRunner
+
+    from toolkit.cli import main
+
+    names = tmp_path / "名单.txt"
+    names.write_text('=HYPERLINK("http://x")局\n正常局\n', encoding="utf-8")
+    links = tmp_path / "links.csv"
+    result = CliRunner().invoke(
+        main,
+        ["round", "create", "--data", str(tmp_path / "d"), "--year", "2024", "--agencies", str(names), "--links", str(links)],
+    )
+    assert result.exit_code == 0, result.output
+    rows = links.read_text(encoding="utf-8-sig").splitlines()
+    assert rows[1].startswith("\"'=HYPERLINK(") and rows[2].startswith("正常局,")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from pathlib import Path
 
@@ -157,6 +155,7 @@ def round_create(data, db, form_id, year, agencies, deadline, links_out, base_ur
         --agencies 名单.txt --links 链接.csv
     """
     from toolkit.serve.checks import FORM_IDS  # the forms the service checks and renders
+    from toolkit.serve.csvfile import csv_bytes
     from toolkit.serve.records import create_round
 
     form = resolve_form(form_id)
@@ -168,12 +167,9 @@ def round_create(data, db, form_id, year, agencies, deadline, links_out, base_ur
         raise UserError(f"{links_out}：输出文件夹不存在")
     with engine.begin() as conn:
         round_id, made = create_round(conn, form.id, year, deadline, people, "cli")
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["机关名称", "联系人", "联系电话", "填报链接"])
-        for _, name, contact, phone, token in made:
-            writer.writerow([name, contact, phone, f"{base_url.rstrip('/')}/a/{token}"])
-        atomic_write_bytes(links_out, ("\ufeff" + out.getvalue()).encode("utf-8"))  # written before the round is committed
+        rows = [[name, contact, phone, f"{base_url.rstrip('/')}/a/{token}"] for _, name, contact, phone, token in made]
+        links = csv_bytes(["机关名称", "联系人", "联系电话", "填报链接"], rows)
+        atomic_write_bytes(links_out, links)  # written before the round is committed
     click.echo(f"已创建 {year} 年度收集轮次（表式 {form.id}，{len(made)} 个机关），填报链接已写入：{links_out}")
     click.echo(round_id)
 

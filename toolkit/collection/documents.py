@@ -9,7 +9,7 @@ from __future__ import annotations
 from concurrent.futures import Executor
 from pathlib import Path
 
-from toolkit.collection.cache import Cache
+from toolkit.collection.cache import Cache, forms_stamp
 from toolkit.collection.combine import _Combiner, combine_reports
 from toolkit.collection.model import Collection
 from toolkit.collection.rendering import prepared_reports, rendered_package, report_key, template_digest
@@ -24,8 +24,8 @@ __all__ = ["_Combiner", "combine_reports", "render_report", "write_collection_do
 def _keys(rets, form, template_path, cache: Cache | None) -> list[str | None]:
     if cache is None:
         return [None] * len(rets)
-    digest = template_digest(form, template_path)
-    return [report_key(r, digest) for r in rets]
+    digest, stamp = template_digest(form, template_path), forms_stamp([form])  # once, not per return
+    return [report_key(r, digest, stamp) for r in rets]
 
 
 def write_collection_docx(

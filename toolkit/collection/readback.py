@@ -15,7 +15,7 @@ from pathlib import Path
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from toolkit.collection.model import Previous, sum_inputs
-from toolkit.collection.workbook import DETAIL, DETAIL_HEADER_ROWS, DETAIL_LEAD, SUMMARY, summary_cells
+from toolkit.collection.workbook import DETAIL, DETAIL_HEADER_ROWS, DETAIL_LEAD, SUMMARY, TOTAL_LABEL, summary_cells
 from toolkit.core.digits import count_of, year_of
 from toolkit.core.errors import UserError
 from toolkit.forms.spec import Form, builtin_forms
@@ -27,7 +27,6 @@ from toolkit.returns.model import Problem, Return
 from toolkit.returns.problems import format_number, limit_problems, problem
 
 MAX_DIGITS = 15  # no figure of a return comes near 10^15; beyond, a number is damage (and int() of 1E+999999999 hangs)
-TOTAL_LABEL = "合计"
 
 
 class DamagedCollection(Exception):

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from concurrent.futures import Executor
 from pathlib import Path
 
-from toolkit.collection.cache import PACKAGES, REPORTS, Cache, forms_stamp, key_of
+from toolkit.collection.cache import PACKAGES, REPORTS, Cache, key_of
 from toolkit.collection.codec import Unstorable, return_data
 from toolkit.collection.combine import Prepared, prepare
 from toolkit.core.batch import Progress, chunks, ordered_map
@@ -29,14 +29,14 @@ def template_digest(form: Form, template_path: str | Path | None) -> str:
     return hashlib.sha256(word_template_bytes(form, template_path)).hexdigest()
 
 
-def report_key(ret: Return, digest: str) -> str | None:
+def report_key(ret: Return, digest: str, stamp: list) -> str | None:
     """The key of the return's rendered report; None when the return holds a value the codec cannot keep."""
     try:
         data = return_data(ret)
     except Unstorable:
         return None
     content = {k: data[k] for k in ("agency", "year", "fields", "values", "texts")}
-    return key_of(REPORTS, digest, forms_stamp([ret.form]), content)
+    return key_of(REPORTS, digest, stamp, content)
 
 
 def _render_chunk(rets: list[Return], template_path: str | None, folder: str | None, keys: list) -> list[Prepared]:

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from toolkit.collection.model import Collection
-from toolkit.core.errors import UserError
+from toolkit.core.errors import UserError, os_reason
 from toolkit.forms.spec import DATE_FIELD, Form, Section
 from toolkit.returns.model import Return
 from toolkit.workbook.mailing import decode_text
@@ -58,7 +58,7 @@ def read_summary_text(path: str | Path, form: Form) -> dict[str, str]:
     try:
         raw = path.read_bytes()
     except OSError as e:
-        raise UserError(f"{path}：无法读取汇总报告文字（{e.strerror or e}）") from None
+        raise UserError(f"{path}：无法读取汇总报告文字（{os_reason(e)}）") from None
     return parse_summary_text(decode_text(raw, path), form, str(path))
 
 

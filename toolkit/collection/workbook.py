@@ -48,6 +48,7 @@ __all__ = [  # sheet names and positions, re-exported for the reader and the tes
 ]
 KIND = COLLECTION  # what metadata says this file is (the reader's kind_of)
 SUMMARY, DETAIL, TEXTS, CHARTS = "汇总", "明细", "文字", "图表"
+TOTAL_LABEL = "合计"  # 明细's last row; the reader finds the end of the agencies by it
 DETAIL_HEADER_ROWS = 4  # 表格 / 行 / 列 / 单元格标识
 DETAIL_LEAD = ("机关名称", "年度", "状态", "文件")
 DETAIL_LEAD_WIDTHS = (24, 6, 8, 30)
@@ -188,7 +189,7 @@ class _Writer:
     def detail_totals(self, ws, ids: list[str], top: int) -> None:
         """A 合计 row of SUM formulas (with the true cached values) below the agencies."""
         row, lead, n = top + len(self.c.returns), len(DETAIL_LEAD), len(self.c.returns)
-        ws.write_string(row, 0, "合计", self.style("sum_int"))
+        ws.write_string(row, 0, TOTAL_LABEL, self.style("sum_int"))
         for j, cid in enumerate(ids):
             col = lead + j
             value = as_number(self.c.totals[cid])

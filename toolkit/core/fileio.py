@@ -76,7 +76,7 @@ def _umask() -> int:
 # ---------------------------------------------------------------- a full disk
 
 
-_DISK_FULL = {errno.ENOSPC, *([errno.EDQUOT] if hasattr(errno, "EDQUOT") else [])}
+DISK_FULL = {errno.ENOSPC, *([errno.EDQUOT] if hasattr(errno, "EDQUOT") else [])}
 
 
 class DiskFullError(UserError, OSError):
@@ -98,7 +98,7 @@ def disk_full_named(folder: str | Path, name: str = "") -> Iterator[None]:
     try:
         yield
     except OSError as e:
-        if e.errno not in _DISK_FULL:
+        if e.errno not in DISK_FULL:
             raise
         inner = e if isinstance(e, DiskFullError) else None
         reason = inner.reason if inner else e.strerror or os.strerror(e.errno)
@@ -268,7 +268,7 @@ class OutputSet:
             except BaseException:
                 _undo(done, kept)
                 raise
-        _fsync_dir(self.folder)
+        fsync_dir(self.folder)
         self.written = [dst for new, dst in steps if new is not None]
         return self.written
 
@@ -368,7 +368,7 @@ def _deliver(handler, signum: int) -> None:
         signal.raise_signal(signum)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     """Make the renames in `folder` durable (POSIX; Windows cannot open a folder for this)."""
     if os.name != "posix":
         return

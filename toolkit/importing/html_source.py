@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import lxml.html
 
+from toolkit.core.digits import count_of
 from toolkit.core.text import xml_safe
 from toolkit.importing.document import Document, Grid, grid_from_rows
 
@@ -31,7 +32,8 @@ def clean(text: str) -> str:
 
 
 def _span(value: str | None) -> int:
-    return int(value) if value and value.strip().isdigit() and 0 < int(value) <= 100 else 1
+    """A cell's rowspan/colspan: a count up to 100, anything else (², -1, 1e9) one cell."""
+    return count_of(value, 100) or 1
 
 
 def _grid(table, number: int) -> Grid:

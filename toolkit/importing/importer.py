@@ -14,7 +14,7 @@ from pathlib import Path
 
 from toolkit.checking.check import refusal
 from toolkit.checking.rules import rule_problems
-from toolkit.forms.spec import Form, builtin_forms
+from toolkit.forms.spec import DATE_FIELD, IDENTITY_FIELDS, Form, builtin_forms
 from toolkit.importing.document import Document, Grid
 from toolkit.importing.labels import closeness
 from toolkit.importing.model import IMPORTED, Figure, Imported
@@ -64,10 +64,10 @@ def _old_format(doc: Document) -> bool:
 
 
 def _best_reading(forms: list[Form], grids: list[Grid]) -> Reading | None:
+    """The form that reads the most figures with the fewest errors (the first of equals)."""
     readings = [read_tables(f, grids) for f in forms]
-    scored = [(len(r.figures), -sum(p.severity == ERROR for p in r.problems), -i, r) for i, r in enumerate(readings)]
-    top = max(scored, key=lambda s: s[:3], default=None)
-    return top[3] if top and top[0] > 0 else None
+    best = max(readings, key=lambda r: (len(r.figures), -sum(p.severity == ERROR for p in r.problems)), default=None)
+    return best if best and best.figures else None
 
 
 def _missing(reading: Reading) -> list[Problem]:
@@ -126,7 +126,8 @@ def import_source(source: Source, options: Options = Options(), forms: Mapping[s
         return _refused(source.path, "import_old_format", detail=detail, **refuse)
     reading = _best_reading(candidates, _grids(doc))
     if reading is None:
-        return _refused(source.path, "import_refused", reason="没有找到年度报告的统计表格（表二、表三、表四）", **refuse)
+        tables = "、".join(dict.fromkeys(s.title for f in candidates for s in f.sections if s.tables))
+        return _refused(source.path, "import_refused", reason=f"没有找到年度报告的统计表格（{tables}）", **refuse)
     if year is None or not agency:
         what = "年度" if year is None else "机关名称"
         option = "--year" if year is None else "--agency"
@@ -154,9 +155,9 @@ def _build(source: Source, doc: Document, reading: Reading, agency: str, year: i
         "source_sha256": source.sha256,
         "source_kind": doc.kind,
     }
-    fields = {f.id: "" for f in form.fields} | {"agency": agency, "year": str(year)}
-    if found.date and "date" in fields:
-        fields["date"] = found.date
+    fields = {f.id: "" for f in form.fields} | dict(zip(IDENTITY_FIELDS, (agency, str(year)), strict=True))
+    if found.date and DATE_FIELD in fields:
+        fields[DATE_FIELD] = found.date
     ret = Return(
         path=source.path,
         form=form,

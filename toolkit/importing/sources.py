@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from toolkit.core.errors import os_reason
 from toolkit.importing.document import Document
 
 MAX_BYTES = 30 * 1024 * 1024  # a published report page or file is a few MB at most
@@ -49,7 +50,7 @@ def load(path: str | Path) -> Source:
     except PermissionError:
         raise NotAReport("没有读取权限") from None
     except OSError as e:
-        raise NotAReport(f"无法读取文件（{e.strerror or e}）") from None
+        raise NotAReport(f"无法读取文件（{os_reason(e)}）") from None
     return Source(str(path), data, hashlib.sha256(data).hexdigest())
 
 

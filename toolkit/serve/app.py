@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import time
 from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
@@ -16,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from toolkit.core.fileio import atomic_write_bytes
+from toolkit.core.errors import UserError
 from toolkit.serve import agency_pages, api, collect, office_pages, setup_pages
 from toolkit.serve.checks import warm_up
 from toolkit.serve.db import open_database
@@ -64,10 +65,21 @@ class SecurityHeaders:
 def secret_key(data: Path) -> str:
     """The session key, made once per data folder (shared by every worker using the folder)."""
     path = data / "secret.key"
-    if not path.exists():
-        atomic_write_bytes(path, secrets.token_hex(32).encode())
-        os.chmod(path, 0o600)
-    return path.read_text().strip()
+    try:  # created readable by the owner only, and by one worker only when several start at once
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+            f.flush()
+            os.fsync(f.fileno())
+    for _ in range(50):  # another worker may have created the file a moment ago and be writing it
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.02)
+    raise UserError(f"{path}：会话密钥文件是空的；请删除该文件后重新启动")
 
 
 def _handlers():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -19,6 +17,7 @@ from toolkit.core.fileio import safe_filename
 from toolkit.serve import collect
 from toolkit.serve.accounts import authenticate, rate_limited
 from toolkit.serve.checks import annotated_copy
+from toolkit.serve.csvfile import csv_bytes
 from toolkit.serve.records import ServiceError, agency_row, issue_link, log, revoke_link, round_row, upload_of, uploads_of
 from toolkit.serve.tables import rounds, submissions
 from toolkit.serve.web import (
@@ -123,21 +122,19 @@ def _chase_rows(request: Request) -> tuple[Mapping[str, Any], list[dict]]:
 
 def chase_csv(request: Request) -> Response:
     rnd, rows = _chase_rows(request)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["机关名称", "联系人", "联系电话", "状态", "逾期", "最近上传"])
-    for r in rows:
-        last = r["last_upload"]["received_at"] if r["last_upload"] else ""
-        writer.writerow(
-            [_cell(r["name"]), _cell(r["contact"]), _cell(r["phone"]), r["state_text"], "是" if r["late"] else "", last]
-        )
-    name = f"催报名单_{rnd['year']}年度_第{rnd['id']}轮.csv"
-    return download(("\ufeff" + out.getvalue()).encode("utf-8"), name, "text/csv; charset=utf-8")
-
-
-def _cell(text: str) -> str:
-    """A CSV cell Excel will not run as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    table = [
+        [
+            r["name"],
+            r["contact"],
+            r["phone"],
+            r["state_text"],
+            "是" if r["late"] else "",
+            r["last_upload"]["received_at"] if r["last_upload"] else "",
+        ]
+        for r in rows
+    ]
+    data = csv_bytes(["机关名称", "联系人", "联系电话", "状态", "逾期", "最近上传"], table)
+    return download(data, f"催报名单_{rnd['year']}年度_第{rnd['id']}轮.csv", "text/csv; charset=utf-8")
 
 
 def chase_page(request: Request) -> Response:

@@ -11,9 +11,9 @@ import time
 from contextlib import suppress
 from pathlib import Path
 
-from toolkit.core.errors import UserError
+from toolkit.core.errors import UserError, os_reason
+from toolkit.core.fileio import DISK_FULL, fsync_dir
 
-_NO_SPACE = {errno.ENOSPC, *([errno.EDQUOT] if hasattr(errno, "EDQUOT") else [])}
 _NOT_WRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM}
 
 
@@ -30,20 +30,11 @@ class StoreError(UserError):
 
 
 def store_error(e: OSError) -> StoreError:
-    if e.errno in _NO_SPACE:
+    if e.errno in DISK_FULL:
         return StoreError("服务器磁盘空间不足，文件未能保存（已有的文件不受影响）；请稍后重试，或联系管理员清理磁盘", 507)
     if e.errno in _NOT_WRITABLE:
         return StoreError("服务器的数据文件夹不可写，文件未能保存（已有的文件不受影响）；请联系管理员", 503)
-    return StoreError(f"服务器无法保存文件（{e.strerror or e}）；请稍后重试", 503)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        with suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
+    return StoreError(f"服务器无法保存文件（{os_reason(e)}）；请稍后重试", 503)
 
 
 class Incoming:
@@ -84,17 +75,18 @@ class Incoming:
         """(sha256, whether the store already had this file). The file is durable when this returns."""
         sha = self.sha256
         try:
+            target = self.store.path(sha)
+            if target.exists():  # an identical file is already durable: no fsync for this copy
+                self._file.close()
+                self.path.unlink()
+                return sha, True
             self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()
-            target = self.store.path(sha)
-            if target.exists():
-                self.path.unlink()
-                return sha, True
             target.parent.mkdir(exist_ok=True)
             os.chmod(self.path, 0o444)  # kept unchanged: read-only from now on
             os.replace(self.path, target)
-            _fsync_dir(target.parent)
+            fsync_dir(target.parent)
         except OSError as e:
             self.discard()
             raise store_error(e) from None

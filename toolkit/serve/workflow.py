@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
+from toolkit.core.batch import chunks
 from toolkit.serve.clock import deadline_passed, now
 from toolkit.serve.records import ServiceError, log, upload_of
 from toolkit.serve.tables import agencies, reviews, submissions, uploads
@@ -123,21 +124,19 @@ def _state(upload, submission, decision) -> str:
     return "uploaded" if upload is not None else "not_returned"
 
 
-def _chunks(ids: list[int], size: int = 500):
-    for i in range(0, len(ids), size):
-        yield ids[i : i + size]
+QUERY_CHUNK = 500  # ids per IN (...) query
 
 
 def states(conn: Connection, agency_rows: list[Mapping[str, Any]], deadline: str | None) -> list[dict[str, Any]]:
     """One dict per agency: its row's fields, state, 逾期, last upload and the latest submission and review."""
     ids = [a["id"] for a in agency_rows]
     last_upload, last_submission = {}, {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids, QUERY_CHUNK):
         last_upload.update(_latest_uploads(conn, chunk))
         last_submission.update(_latest_submissions(conn, chunk))
     submission_ids = [s["id"] for s in last_submission.values()]
     decisions = {}
-    for chunk in _chunks(submission_ids):
+    for chunk in chunks(submission_ids, QUERY_CHUNK):
         decisions.update(_latest_reviews(conn, chunk))
     out = []
     for a in agency_rows:
