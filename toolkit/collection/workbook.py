@@ -8,6 +8,7 @@ document properties, which is how `toolkit check` and `merge --previous` recogni
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from toolkit.collection.charts import write_charts
 from toolkit.collection.model import Collection
+from toolkit.collection.sheetrows import RowWriter, splice_rows
 from toolkit.collection.status import STATUS, STATUS_HEADER, chase_sheet, status_sheet
 from toolkit.collection.summary_grid import UNIT, summary_cells, summary_grid, summary_offsets, title_columns
 from toolkit.core.fileio import atomic_write_bytes
@@ -144,21 +146,12 @@ class _Writer:
     def detail(self) -> None:
         ws = self.streamed_sheet(DETAIL)
         ids = list(self.form.cells)
-        lead = len(DETAIL_LEAD)
+        lead, top = len(DETAIL_LEAD), DETAIL_HEADER_ROWS
         self.detail_head(ws, lead)
-        accepted = {id(e.ret): e.fate_label for e in self.c.entries}
-        top = DETAIL_HEADER_ROWS
-        columns = [(lead + j, cid, self.value_format(cid)) for j, cid in enumerate(ids)]  # 250 cells a row: look up once
-        for i, r in enumerate(self.c.returns):
-            row = top + i
-            lead_texts = (r.agency, str(r.year or ""), accepted.get(id(r), ""), r.path)
-            for col, text in enumerate(lead_texts):
-                ws.write_string(row, col, text, self.style("cell"))
-            ws.set_row(row, row_height(zip(lead_texts, DETAIL_LEAD_WIDTHS, strict=True)))
-            values = r.values
-            for col, cid, fmt in columns:
-                ws.write_number(row, col, as_number(values.get(cid, 0)), fmt)
-        self.detail_totals(ws, ids, top)
+        self.detail_totals(ws, ids, top)  # the agency rows go in before it when the package is made (sheetrows)
+        # the style ids xlsxwriter gives a format when a cell first uses it: the rows here are written without it
+        styles = [self.style("cell")._get_xf_index()] * lead, [self.value_format(cid)._get_xf_index() for cid in ids]
+        self.rows_of = (ws, top + len(self.c.returns), self.detail_rows(RowWriter(*styles), ids))
         for col, width in enumerate(DETAIL_LEAD_WIDTHS):
             ws.set_column(col, col, width)
         ws.set_column(lead, lead + len(ids) - 1, DETAIL_WIDTH)
@@ -166,6 +159,15 @@ class _Writer:
         ws.autofilter(top - 1, 0, top - 1 + max(1, len(self.c.returns)), lead + len(ids) - 1)
         pages = max(1, -(-len(ids) // DETAIL_PAGE))
         apply_xlsxwriter(ws, Page(True, (0, DETAIL_HEADER_ROWS - 1), True, pages, self.c.title("汇总") + " · 明细"))
+
+    def detail_rows(self, writer: RowWriter, ids: list[str]) -> Iterator[str]:
+        """One row per return: 机关名称, 年度, 状态 (its fate in this merge), 文件, then every cell's figure."""
+        accepted = {id(e.ret): e.fate_label for e in self.c.entries}
+        for i, r in enumerate(self.c.returns):
+            texts = (r.agency, str(r.year or ""), accepted.get(id(r), ""), r.path)
+            values = r.values
+            numbers = [as_number(values.get(cid, 0)) for cid in ids]
+            yield writer.row(DETAIL_HEADER_ROWS + i, row_height(zip(texts, DETAIL_LEAD_WIDTHS, strict=True)), texts, numbers)
 
     def detail_head(self, ws, lead: int) -> None:
         """The four header rows: a table's title and a row's label merged over their columns, each row as tall as it needs."""
@@ -240,6 +242,11 @@ class _Writer:
             self.wb.set_custom_property(META_PREFIX + key, value)
         self.wb.close()
 
+    def detail_part(self) -> str:
+        """明细's part in the package: xlsxwriter numbers worksheets (not chart sheets) in the order they were added."""
+        worksheets = [ws for ws in self.wb.worksheets() if not ws.is_chartsheet]
+        return f"xl/worksheets/sheet{worksheets.index(self.rows_of[0]) + 1}.xml"
+
 
 class _Formats:
     """`fmt["head"]` for the chart sheet: the writer's styles by name."""
@@ -289,11 +296,13 @@ def detail_header(form: Form) -> list[list[str]]:
 def collection_bytes(c: Collection, tmpdir: str | None = None) -> bytes:
     """collection.xlsx as bytes; its parts go through temporary files in `tmpdir` (default: the system's)."""
     buffer = io.BytesIO()
+    writer = _Writer(c, buffer, tmpdir)
     try:
-        _Writer(c, buffer, tmpdir).build()
+        writer.build()
     except FileCreateError as e:  # xlsxwriter's wrapper hides a full disk from the callers that name it
         raise (e.args[0] if e.args and isinstance(e.args[0], OSError) else e) from None
-    return buffer.getvalue()
+    _, before, rows = writer.rows_of
+    return splice_rows(buffer.getvalue(), writer.detail_part(), before, rows) if c.returns else buffer.getvalue()
 
 
 def write_collection(c: Collection, path: str | Path) -> Path:

@@ -32,19 +32,23 @@ class Member:
     local: bytes  # local file header + raw deflate stream
 
 
-def deflate(data: bytes, level: int = zlib.Z_DEFAULT_COMPRESSION) -> bytes:
-    """A raw deflate stream (what a zip member holds), as zipfile's ZIP_DEFLATED writes it."""
-    packer = zlib.compressobj(level, zlib.DEFLATED, -15)
-    return packer.compress(data) + packer.flush()
-
-
 def member(name: str, data: bytes, level: int = zlib.Z_DEFAULT_COMPRESSION) -> Member:
     """`data` deflated once under `name`."""
+    return streamed_member(name, (data,), level)
+
+
+def streamed_member(name: str, chunks: Iterable[bytes], level: int = zlib.Z_DEFAULT_COMPRESSION) -> Member:
+    """A member deflated piece by piece as `chunks` come: a large part is never held whole uncompressed."""
     raw = name.encode("utf-8")
     flags = 0 if raw.isascii() else _UTF8
-    body, crc = deflate(data, level), zlib.crc32(data)
-    header = _LOCAL.pack(0x04034B50, 20, flags, 8, _DOS_TIME, _DOS_DATE, crc, len(body), len(data), len(raw), 0)
-    return Member(raw, flags, crc, len(data), len(body), header + raw + body)
+    packer, crc, size, pieces = zlib.compressobj(level, zlib.DEFLATED, -15), 0, 0, []
+    for chunk in chunks:
+        crc, size = zlib.crc32(chunk, crc), size + len(chunk)
+        pieces.append(packer.compress(chunk))
+    pieces.append(packer.flush())
+    body = b"".join(pieces)
+    header = _LOCAL.pack(0x04034B50, 20, flags, 8, _DOS_TIME, _DOS_DATE, crc, len(body), size, len(raw), 0)
+    return Member(raw, flags, crc, size, len(body), header + raw + body)
 
 
 def package(members: Iterable[Member]) -> bytes:
