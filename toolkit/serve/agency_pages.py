@@ -72,19 +72,21 @@ def agency_page(request: Request) -> Response:
     return page(request, "agency.html", **context)
 
 
-def _not_locked(service, agency: Mapping[str, Any]) -> None:
-    with service.engine.connect() as conn:
-        if state_of(conn, agency)["state"] == "approved":
+def _uploadable(request: Request) -> Mapping[str, Any] | None:
+    """The link's agency (None for no live link), refused once its return is approved; one connection, one hop."""
+    with service_of(request).engine.connect() as conn:
+        agency = agency_by_token(conn, request.path_params["token"])
+        if agency is not None and state_of(conn, agency)["state"] == "approved":
             raise ServiceError("本机关的报表已通过审核，不能再上传；如需更正请联系管理部门", 409)
+        return agency
 
 
 async def upload(request: Request) -> Response:
-    agency = await run_in_threadpool(_agency, request)
-    if agency is None:
-        return not_found(request)
     service = service_of(request)
     try:
-        await run_in_threadpool(_not_locked, service, agency)
+        agency = await run_in_threadpool(_uploadable, request)
+        if agency is None:
+            return not_found(request)
         incoming, filename = await receive(request, lambda: service.store.incoming(service.max_upload), service.max_upload)
         answer = await accept(service, agency, incoming, filename)
     except TooLarge:

@@ -108,14 +108,14 @@ def refusal_of(agency: Mapping[str, Any], result: Mapping[str, Any]) -> str | No
 
 async def accept(service, agency: Mapping[str, Any], incoming: Incoming, filename: str) -> dict[str, Any]:
     """Store, check and record one upload; the answer of `POST /a/<token>/uploads`."""
-    sha, _known = await run_in_threadpool(incoming.commit)
-    path = str(service.store.path(sha))
 
-    def earlier():
+    def stored():  # durable first; then an identical earlier upload's result, if any (one hop to a thread)
+        sha, _known = incoming.commit()
         with service.engine.connect() as conn:
-            return earlier_result(conn, agency["id"], sha)
+            return sha, earlier_result(conn, agency["id"], sha)
 
-    result = await run_in_threadpool(earlier)
+    sha, result = await run_in_threadpool(stored)
+    path = str(service.store.path(sha))
     if result is None:
         result = await service.run(check_upload, path)
         result["refusal"] = refusal_of(agency, result)
