@@ -7,6 +7,7 @@ import re
 import shutil
 import sys
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import docx
@@ -25,6 +26,7 @@ from toolkit.collection import documents, rendering  # noqa: E402
 from toolkit.collection import merge as merge_module  # noqa: E402
 from toolkit.collection.cache import CACHE_DIR, Cache  # noqa: E402
 from toolkit.collection.model import Previous  # noqa: E402
+from toolkit.core.batch import SERIAL_BELOW  # noqa: E402
 from toolkit.forms.spec import get_form, parse_form  # noqa: E402
 from toolkit.pipeline import merge_returns, write_outputs  # noqa: E402
 from toolkit.workbook.writer import build_filled_workbook  # noqa: E402
@@ -255,3 +257,34 @@ def test_a_merged_returns_values_read_as_the_dict_they_were_made_from():
     assert str(values[second]) == "1.500000"
     copied = pickle.loads(pickle.dumps(values))
     assert type(copied) is dict and copied == given
+
+
+class _CountingPool(ThreadPoolExecutor):
+    """An executor that counts the tasks given to it."""
+
+    def __init__(self):
+        super().__init__(2)
+        self.tasks = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.tasks += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_a_re_merge_that_redoes_one_return_does_it_in_this_process(tmp_path):
+    """Forking workers from a process that holds every return already costs more (memory, start-up) than the
+    one return saves; a merge of many still uses its pool."""
+    folder, out = tmp_path / "inbox", tmp_path / "out"
+    folder.mkdir()
+    make_returns(FORM, SERIAL_BELOW + 1, folder, jobs=1)
+    with _CountingPool() as pool:
+        c = merge_returns([folder], FORM, "测试市", executor=pool, cache=Cache(out / CACHE_DIR))
+        write_outputs(c, out, pool, cache=Cache(out / CACHE_DIR))
+        cold = pool.tasks
+        _correct(folder, 2)
+        c = merge_returns([folder], FORM, "测试市", executor=pool, cache=Cache(out / CACHE_DIR))
+        write_outputs(c, out, pool, cache=Cache(out / CACHE_DIR))
+    assert cold > 0 and pool.tasks == cold
+    assert c.totals["t3.open.natural"] == sum(r.values["t3.open.natural"] for r in c.returns)
+    detail = openpyxl.load_workbook(out / "collection.xlsx")["明细"]
+    assert any(detail.cell(r, 1).value == "测试市第00002局" for r in range(5, 6 + SERIAL_BELOW))

@@ -20,7 +20,7 @@ from toolkit.collection.cache import RETURNS, Cache, forms_stamp, key_of, sha256
 from toolkit.collection.codec import Unstorable, return_data, stored_return
 from toolkit.collection.model import DEFAULT_NAME, Collection, CompactValues, Entry, Previous, sum_inputs
 from toolkit.core.agencies import Agency
-from toolkit.core.batch import CHUNK, Progress, chunks, ordered_map
+from toolkit.core.batch import CHUNK, Progress, chunks, ordered_map, pool_for
 from toolkit.core.fileio import find_workbooks
 from toolkit.forms.spec import Form, default_form, known_forms
 from toolkit.reading.interpret import COLLECTION, kind_of
@@ -83,7 +83,7 @@ def check_all(
     folder = str(cache.folder) if cache is not None else None
     tasks = [([names[i] for i in part], forms, folder, [known[i] for i in part]) for part in chunks(todo, CHUNK)]
     checked = iter(todo)
-    for results in ordered_map(executor, _check_chunk, tasks):
+    for results in ordered_map(pool_for(executor, len(todo)), _check_chunk, tasks):
         for ret in results:
             found[next(checked)] = _slim(ret)
         if progress:

@@ -17,7 +17,7 @@ from pathlib import Path
 from toolkit.collection.cache import PACKAGES, REPORTS, Cache, key_of
 from toolkit.collection.codec import Unstorable, return_data
 from toolkit.collection.combine import Prepared, prepare
-from toolkit.core.batch import Progress, chunks, ordered_map
+from toolkit.core.batch import Progress, chunks, ordered_map, pool_for
 from toolkit.forms.spec import Form
 from toolkit.reports.render import render_report, word_template_bytes
 from toolkit.returns.model import Return
@@ -76,7 +76,7 @@ def prepared_reports(
     slim = {i: dataclasses.replace(rets[i], problems=[]) for i in todo}  # a report needs no problems: less to send
     path, folder = (str(template_path) if template_path else None), (str(cache.folder) if cache else None)
     tasks = [([slim[i] for i in part], path, folder, [keys[i] for i in part]) for part in chunks(todo, CHUNK)]
-    rendered = (p for chunk in ordered_map(executor, _render_chunk, tasks) for p in chunk)
+    rendered = (p for chunk in ordered_map(pool_for(executor, len(todo)), _render_chunk, tasks) for p in chunk)
     for i, hit in enumerate(cached):
         yield cached_prepared(cache, keys[i]) if hit else next(rendered)
         if progress:

@@ -184,6 +184,12 @@ def process_pool(jobs: int | None) -> Iterator[Executor | None]:
             raise
 
 
+def pool_for(executor: Executor | None, items: int) -> Executor | None:
+    """The executor for a batch of `items`, or None (this process) when they are too few for a pool to pay:
+    a re-merge that redoes one return must not fork workers from a process holding 10,000 already."""
+    return executor if items >= SERIAL_BELOW else None
+
+
 def ordered_map(executor: Executor | None, fn: Callable, tasks: Iterable[tuple], window: int | None = None) -> Iterator:
     """fn(*task) for every task, in order, with at most `window` tasks in flight."""
     if executor is None:

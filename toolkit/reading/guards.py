@@ -17,7 +17,7 @@ from pathlib import Path
 
 from toolkit.core.errors import UserError, os_reason
 from toolkit.core.text import plain
-from toolkit.reading.zipdir import count_entries, find_directory
+from toolkit.reading.zipdir import count_entries, count_signatures, find_directory
 
 MB = 1024 * 1024
 
@@ -57,7 +57,6 @@ _ZIP_KINDS = (
     ("content.xml", "这是 OpenDocument（.ods）表格，请在 LibreOffice/WPS 中另存为 .xlsx"),
 )
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_CENTRAL_ENTRY = b"PK\x01\x02"
 _TEXT_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
@@ -127,28 +126,18 @@ def _text_kind(text: str) -> str:
     return "这是文本文件，不是 Excel 工作簿，请提交填好的 .xlsx 模板"
 
 
-def _count_in_file(path: Path, needle: bytes, chunk: int = MB) -> int:
-    """Occurrences of `needle` in a file, read a chunk at a time."""
-    count, tail = 0, b""
-    with path.open("rb") as f:
-        while block := f.read(chunk):
-            data = tail + block
-            count += data.count(needle)
-            tail = data[-(len(needle) - 1) :]
-    return count
-
-
 def _check_entry_count(path: Path, limits: Limits) -> None:
     """zipfile builds an object per central-directory entry before we can count them: count first.
 
     Only inside the directory zipfile will read (found through the end record, as zipfile finds it):
     a stored image may hold the entry signature anywhere. The whole file is counted only when there
     is no end record (zipfile will refuse such a file; the count makes sure it costs nothing first)."""
+    size = path.stat().st_size
     with path.open("rb") as f:
-        directory = find_directory(f, path.stat().st_size)
+        directory = find_directory(f, size)
         if directory is not None and directory.start < 0:  # zipfile: "Bad offset for central directory"
             raise UnreadableFile(path, TRUNCATED)
-        count = _count_in_file(path, _CENTRAL_ENTRY) if directory is None else count_entries(f, directory)
+        count = count_signatures(f, 0, size) if directory is None else count_entries(f, directory)
     if count > limits.max_members:
         raise UnreadableFile(path, f"压缩包成员过多（超过 {limits.max_members} 个），{BOMB}")
 

@@ -79,8 +79,13 @@ def count_entries(f: BinaryIO, directory: Directory) -> int:
     """Central-directory signatures inside the directory: no more entries than this can be read from it."""
     if directory.size <= 0:  # zipfile reads no entry from a directory of no size (and cannot seek to its start)
         return 0
-    f.seek(directory.start)
-    count, left, tail = 0, directory.size, b""
+    return count_signatures(f, directory.start, directory.size)
+
+
+def count_signatures(f: BinaryIO, start: int, size: int) -> int:
+    """Central-directory entry signatures in `size` bytes of f from `start`, read a chunk at a time."""
+    f.seek(start)
+    count, left, tail = 0, size, b""
     while left > 0 and (block := f.read(min(_CHUNK, left))):
         left -= len(block)
         data = tail + block
