@@ -30,8 +30,7 @@ def _engine(data: Path, db: str | None):
     from toolkit.serve.db import open_database
 
     try:
-        data.mkdir(parents=True, exist_ok=True)
-        return open_database(data, db)
+        return open_database(data, db)  # makes the folder
     except OSError as e:
         raise UserError(f"{data}：无法使用数据文件夹（{os_reason(e)}）") from None
     except Exception as e:  # a wrong URL, a database that is not there

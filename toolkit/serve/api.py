@@ -11,8 +11,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from toolkit.serve import collect
-from toolkit.serve.office_pages import collection_zip, review_many, round_of
-from toolkit.serve.records import ServiceError, agency_by_name, agency_row, issue_link, revoke_link, uploads_of
+from toolkit.serve.office_pages import collection_zip, relink, review_many, round_of
+from toolkit.serve.records import ServiceError, agency_by_name, agency_row, round_agency, uploads_of
 from toolkit.serve.tables import rounds
 from toolkit.serve.web import office_user, office_write, service_of
 from toolkit.serve.workflow import board
@@ -107,10 +107,7 @@ def uploads(request: Request) -> Response:
     office_user(request)
     rnd = round_of(request)
     with service_of(request).engine.connect() as conn:
-        agency = agency_row(conn, rnd["id"], request.path_params["agency_id"])
-        if agency is None:
-            raise ServiceError("这个轮次中没有这个机关", 404)
-        rows = uploads_of(conn, agency["id"])
+        rows = uploads_of(conn, round_agency(conn, rnd["id"], request.path_params["agency_id"])["id"])
     return JSONResponse(
         [
             {
@@ -132,17 +129,9 @@ async def link(request: Request) -> Response:
     """`{"action": "reissue"|"revoke"}`: a new link (shown once) or none."""
     user, body = await office_write(request)
     rnd = round_of(request)
-    action = body.get("action")
-    with service_of(request).engine.begin() as conn:
-        agency = agency_row(conn, rnd["id"], request.path_params["agency_id"])
-        if agency is None:
-            raise ServiceError("这个轮次中没有这个机关", 404)
-        if action == "revoke":
-            revoke_link(conn, agency["id"], f"user:{user['name']}")
-            return JSONResponse({"link": None})
-        if action != "reissue":
-            raise ServiceError("action 应为 reissue 或 revoke", 422)
-        token = issue_link(conn, agency["id"], f"user:{user['name']}")
+    _, token = await run_in_threadpool(relink, request, rnd, str(body.get("action", "")), user)
+    if token is None:
+        return JSONResponse({"link": None})
     return JSONResponse({"link": f"{request.base_url}a/{token}"}, status_code=201)
 
 

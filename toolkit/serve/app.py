@@ -124,8 +124,7 @@ def create_app(
     secure_cookies: bool = False,
 ) -> Starlette:
     data = Path(data)
-    data.mkdir(parents=True, exist_ok=True)
-    engine = open_database(data, db)
+    engine = open_database(data, db)  # makes the folder
     store = FileStore(data)
     service = Service(engine, store, data, int(max_upload_mb * MB), secure_cookies, check_workers or os.cpu_count() or 2)
 

@@ -18,7 +18,7 @@ from toolkit.serve import collect
 from toolkit.serve.accounts import authenticate, rate_limited
 from toolkit.serve.checks import annotated_copy
 from toolkit.serve.csvfile import csv_bytes
-from toolkit.serve.records import ServiceError, agency_row, issue_link, log, revoke_link, round_row, upload_of, uploads_of
+from toolkit.serve.records import ServiceError, agency_row, change_link, log, round_agency, round_row, upload_of, uploads_of
 from toolkit.serve.tables import rounds, submissions
 from toolkit.serve.web import (
     XLSX,
@@ -154,9 +154,7 @@ def agency_page(request: Request) -> Response:
     rnd = round_of(request)
     service = service_of(request)
     with service.engine.connect() as conn:
-        agency = agency_row(conn, rnd["id"], request.path_params["agency_id"])
-        if agency is None:
-            raise ServiceError("这个轮次中没有这个机关", 404)
+        agency = round_agency(conn, rnd["id"], request.path_params["agency_id"])
         status = state_of(conn, {**agency, "deadline": rnd["deadline"]})
         history = uploads_of(conn, agency["id"])
         subs = list(
@@ -227,8 +225,7 @@ def review_many(service, round_id: int, agency_ids: list[int], decision: str, co
     for agency_id in agency_ids:
         try:
             with service.engine.begin() as conn:
-                if agency_row(conn, round_id, agency_id) is None:
-                    raise ServiceError("这个轮次中没有这个机关", 404)
+                round_agency(conn, round_id, agency_id)
                 review(conn, round_id, agency_id, decision, comment, user)
             results.append({"agency_id": agency_id, "ok": True})
         except ServiceError as e:
@@ -254,21 +251,16 @@ async def reviews_form(request: Request) -> Response:
     )
 
 
+def relink(request: Request, rnd, action: str, user) -> tuple[Mapping[str, Any], str | None]:
+    """The link page's and the API's reissue/revoke of the agency's link, in one transaction."""
+    with service_of(request).engine.begin() as conn:
+        return change_link(conn, rnd["id"], request.path_params["agency_id"], action, f"user:{user['name']}")
+
+
 async def link_form(request: Request) -> Response:
     user, form = await office_write(request)
     rnd = round_of(request)
-    action = str(form.get("action", ""))
-    with service_of(request).engine.begin() as conn:
-        agency = agency_row(conn, rnd["id"], request.path_params["agency_id"])
-        if agency is None:
-            raise ServiceError("这个轮次中没有这个机关", 404)
-        if action == "revoke":
-            revoke_link(conn, agency["id"], f"user:{user['name']}")
-            token = None
-        elif action == "reissue":
-            token = issue_link(conn, agency["id"], f"user:{user['name']}")
-        else:
-            raise ServiceError("操作应为 reissue（重新生成）或 revoke（作废）", 422)
+    agency, token = await run_in_threadpool(relink, request, rnd, str(form.get("action", "")), user)
     link = f"{request.base_url}a/{token}" if token else ""
     return page(request, "link.html", user=user, round=rnd, agency=agency, link=link)
 

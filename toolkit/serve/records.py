@@ -127,6 +127,25 @@ def agency_row(conn: Connection, round_id: int, agency_id: int) -> Mapping[str, 
     return conn.execute(query).mappings().first()
 
 
+def round_agency(conn: Connection, round_id: int, agency_id: int) -> Mapping[str, Any]:
+    """An agency of this round; the one 404 every office route gives for another round's agency, or none."""
+    agency = agency_row(conn, round_id, agency_id)
+    if agency is None:
+        raise ServiceError("这个轮次中没有这个机关", 404)
+    return agency
+
+
+def change_link(conn: Connection, round_id: int, agency_id: int, action: str, actor: str) -> tuple[Mapping[str, Any], str | None]:
+    """(agency, new token) after `reissue` (its earlier links stop working), (agency, None) after `revoke`."""
+    agency = round_agency(conn, round_id, agency_id)
+    if action == "revoke":
+        revoke_link(conn, agency["id"], actor)
+        return agency, None
+    if action != "reissue":
+        raise ServiceError("操作应为 reissue（重新生成）或 revoke（作废）", 422)
+    return agency, issue_link(conn, agency["id"], actor)
+
+
 def agency_by_name(conn: Connection, round_id: int, name: str) -> Mapping[str, Any] | None:
     return conn.execute(select(agencies).where(agencies.c.round_id == round_id, agencies.c.name == name)).mappings().first()
 

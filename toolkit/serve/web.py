@@ -213,8 +213,9 @@ def office_user(request: Request) -> Mapping[str, Any]:
 
 
 async def office_write(request: Request) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
-    """(user, form or JSON body) of a state-changing office request: CSRF checked unless it came with HTTP Basic."""
-    user = office_user(request)
+    """(user, form or JSON body) of a state-changing office request: CSRF checked unless it came with HTTP Basic.
+    The account is found in a thread: an argon2 check of a Basic password must not stop the event loop."""
+    user = await run_in_threadpool(office_user, request)
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
             body = await request.json()
