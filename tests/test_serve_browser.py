@@ -15,6 +15,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import httpx
 import openpyxl
 import pytest
 from serve_support import ERROR_VALUES, PASSWORD, WARNING_VALUES, make_round, return_bytes
@@ -119,8 +120,6 @@ def test_agency_uploads_a_mistake_fixes_it_explains_a_warning_and_submits(server
 
 
 def _submit_by_api(base: str, token: str, data: bytes) -> None:
-    import httpx
-
     upload = httpx.post(f"{base}/a/{token}/uploads", files={"file": ("r.xlsx", data)}).json()
     r = httpx.post(f"{base}/a/{token}/submit", json={"upload_id": upload["upload_id"], "explanations": {}})
     assert r.status_code == 201
@@ -129,7 +128,9 @@ def _submit_by_api(base: str, token: str, data: bytes) -> None:
 def test_office_returns_one_approves_another_and_downloads_the_collection(server, browser, tmp_path):
     base, _, tokens, _ = server
     _submit_by_api(base, tokens[A], return_bytes(tmp_path, A, values={"t2_1.rules.issued": 6}, name="a.xlsx"))
-    _submit_by_api(base, tokens[B], return_bytes(tmp_path, B, name="b.xlsx"))
+    earlier = return_bytes(tmp_path, B, values={"t2_1.rules.issued": 17}, name="b0.xlsx")
+    assert httpx.post(f"{base}/a/{tokens[B]}/uploads", files={"file": ("b0.xlsx", earlier)}).status_code == 201
+    _submit_by_api(base, tokens[B], return_bytes(tmp_path, B, values={"t2_1.rules.issued": 5}, name="b.xlsx"))
     page = browser.new_page(accept_downloads=True, locale="zh-CN")
     page.goto(f"{base}/office")
     page.fill("input[name=name]", "科员")
@@ -142,6 +143,14 @@ def test_office_returns_one_approves_another_and_downloads_the_collection(server
 
     page.click(f"text={B}")
     assert "sha256" not in page.inner_text("h1")
+    page.locator("input[name=a]").nth(1).check()  # the older upload (listed second) against the newer one
+    page.locator("input[name=b]").nth(0).check()
+    page.click("text=比较所选的两次上传")
+    assert page.locator("table.diff tbody tr").first.inner_text().split("\t") == [
+        "二、主动公开!B5「规章 / 本年制发件数」",
+        "17",
+        "5",
+    ]
     _shot(page, "6b-office-agency")
     page.fill("textarea[name=comment]", "主动公开部分的数字与去年差异较大，请核实后重新提交")
     page.click("button:has-text('退回')")

@@ -166,7 +166,7 @@ def test_uploads_list_and_the_diff_of_two_uploads(site, tmp_path):
     base = f"/office/rounds/{site.round_id}/agencies/{site.agency_ids[A]}"
     page = site.client.get(f"{base}?a={first['upload_id']}&b={second['upload_id']}").text
     assert first["sha256"] in page and second["sha256"] in page
-    assert "<td>值:t2_1.rules.issued</td><td>3</td><td>7</td>" in page
+    assert "<td>二、主动公开!B5「规章 / 本年制发件数」</td><td>3</td><td>7</td>" in page  # where the clerk typed it
     listed = site.client.get(f"/api/rounds/{site.round_id}/agencies/{site.agency_ids[A]}/uploads", auth=BASIC).json()
     assert [u["upload_id"] for u in listed] == [second["upload_id"], first["upload_id"]]
     assert listed[1]["problems"] == first["problems"]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from toolkit.checking.check import check_return, refusal
+from toolkit.forms.layout import layout_of
 from toolkit.forms.spec import Form, get_form
 from toolkit.reading.guards import DEFAULT_LIMITS, Limits
 from toolkit.reading.interpret import COLLECTION, RETURN, interpret, kind_of, read_metadata, read_workbook
@@ -150,6 +151,12 @@ def read_file(path: str | Path, forms: Mapping[str, Form] | None = None, limits:
 
         return COLLECTION, verify_collection(book, str(path), meta, forms)
     return RETURN, interpret(book, str(path), forms)
+
+
+def cell_places(form: Form) -> dict[str, str]:
+    """Where a clerk finds each cell of the form: `二、主动公开!B5「规章 / 本年制发件数」`, as problems name it."""
+    layout = layout_of(form)
+    return {cid: f"{layout.cells[cid].ref}「{cell.label}」" for cid, cell in form.cells.items()}
 
 
 def is_collection(ret: Return) -> bool:

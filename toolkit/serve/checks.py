@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
+from toolkit.core.errors import UserError
 from toolkit.core.fileio import atomic_write_bytes
-from toolkit.pipeline import annotate, check_or_refuse, convert_to_pdf, get_form, is_collection, render_report, write_template
+from toolkit.pipeline import (
+    annotate,
+    cell_places,
+    check_or_refuse,
+    convert_to_pdf,
+    get_form,
+    is_collection,
+    render_report,
+    write_template,
+)
 
 FORM_IDS = ("gov-info-2021", "gov-info-2019")
 
@@ -15,6 +26,19 @@ def _values(ret) -> dict[str, str]:
     values.update({f"基本信息:{k}": v for k, v in ret.fields.items()})
     values.update({f"文字:{k}": v for k, v in ret.texts.items()})
     return values
+
+
+@lru_cache(maxsize=4)
+def value_names(form_id: str) -> dict[str, str]:
+    """What the office reads for each key of `_values` in the diff of two uploads (a key of no known form stays as it is)."""
+    try:
+        form = get_form(form_id)
+    except UserError:
+        return {}
+    names = {f"值:{cid}": place for cid, place in cell_places(form).items()}
+    names.update({f"基本信息:{f.id}": f"基本信息「{f.label}」" for f in form.fields})
+    names.update({f"文字:{s.id}": f"文字「{s.title}」" for s in form.text_sections})
+    return names
 
 
 def check_upload(path: str) -> dict:

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from toolkit.core.fileio import safe_filename
 from toolkit.serve import collect
 from toolkit.serve.accounts import authenticate, rate_limited
-from toolkit.serve.checks import annotated_copy
+from toolkit.serve.checks import annotated_copy, value_names
 from toolkit.serve.csvfile import csv_bytes
 from toolkit.serve.records import ServiceError, agency_row, change_link, log, round_agency, round_row, upload_of, uploads_of
 from toolkit.serve.tables import rounds, submissions
@@ -142,11 +142,13 @@ def chase_page(request: Request) -> Response:
     return page(request, "chase.html", round=rnd, rows=rows)
 
 
-def _diff(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> list[tuple[str, str, str]]:
+def _diff(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None, form_id: str) -> list[tuple[str, str, str]]:
+    """(where, old, new) of every value that differs, where named as the clerk finds it (sheet!cell「labels」)."""
     if a is None or b is None:
         return []
-    old, new = json.loads(a["values_json"]), json.loads(b["values_json"])
-    return [(k, old.get(k, ""), new.get(k, "")) for k in sorted(old.keys() | new.keys()) if old.get(k, "") != new.get(k, "")]
+    old, new, names = json.loads(a["values_json"]), json.loads(b["values_json"]), value_names(form_id)
+    keys = sorted(old.keys() | new.keys())
+    return [(names.get(k, k), old.get(k, ""), new.get(k, "")) for k in keys if old.get(k, "") != new.get(k, "")]
 
 
 def agency_page(request: Request) -> Response:
@@ -175,7 +177,7 @@ def agency_page(request: Request) -> Response:
         agency=agency,
         status=status,
         uploads=views,
-        diff=_diff(a, b),
+        diff=_diff(a, b, rnd["form_id"]),
         a=a,
         b=b,
         submissions=explanations,
