@@ -34,7 +34,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 from serve_support import for_agency, seed_return  # noqa: E402
 from sqlalchemy import select  # noqa: E402
@@ -124,13 +123,19 @@ async def burst(requests, in_flight: int, client: str) -> list[tuple[int, float,
     aiohttp by default: its C parser costs the load generator ~0.5 ms of CPU per upload. httpx costs
     5-6 ms (measured): on a 2-core machine it takes most of a core from the server it is measuring."""
     gate = asyncio.Semaphore(in_flight)
+    if client == "aiohttp":
+        try:
+            import aiohttp
+        except ImportError:
+            raise SystemExit("负载发生器需要 aiohttp：pip install '.[test,bench]'（或用 --client httpx）") from None
+    client_errors = (aiohttp.ClientError,) if client == "aiohttp" else ()
 
     async def timed(send, url, ctype, body, data):
         async with gate:
             t = time.perf_counter()
             try:
                 status, answer = await send(url, body, {"content-type": ctype})
-            except (httpx.HTTPError, aiohttp.ClientError) as e:
+            except (OSError, asyncio.TimeoutError, httpx.HTTPError, *client_errors) as e:  # counted, never fatal
                 status, answer = 0, {"error": repr(e)}
             return status, time.perf_counter() - t, answer, data
 

@@ -26,7 +26,7 @@ from toolkit.collection import documents, rendering  # noqa: E402
 from toolkit.collection import merge as merge_module  # noqa: E402
 from toolkit.collection.cache import CACHE_DIR, Cache  # noqa: E402
 from toolkit.collection.model import Previous  # noqa: E402
-from toolkit.core.batch import SERIAL_BELOW  # noqa: E402
+from toolkit.core.batch import SERIAL_BELOW, SMALL_BATCHES_HERE, pool_for, process_pool  # noqa: E402
 from toolkit.forms.spec import get_form, parse_form  # noqa: E402
 from toolkit.pipeline import merge_returns, write_outputs  # noqa: E402
 from toolkit.workbook.writer import build_filled_workbook  # noqa: E402
@@ -260,31 +260,53 @@ def test_a_merged_returns_values_read_as_the_dict_they_were_made_from():
 
 
 class _CountingPool(ThreadPoolExecutor):
-    """An executor that counts the tasks given to it."""
+    """An executor that counts the tasks given to it; `own` marks it as a command's own pool (core.batch.process_pool)."""
 
-    def __init__(self):
+    def __init__(self, own: bool):
         super().__init__(2)
         self.tasks = 0
+        if own:
+            setattr(self, SMALL_BATCHES_HERE, True)
 
     def submit(self, fn, /, *args, **kwargs):
         self.tasks += 1
         return super().submit(fn, *args, **kwargs)
 
 
-def test_a_re_merge_that_redoes_one_return_does_it_in_this_process(tmp_path):
-    """Forking workers from a process that holds every return already costs more (memory, start-up) than the
-    one return saves; a merge of many still uses its pool."""
-    folder, out = tmp_path / "inbox", tmp_path / "out"
+def _re_merge_tasks(tmp_path: Path, own: bool) -> tuple[int, int]:
+    """Tasks given to the pool by a cold merge of SERIAL_BELOW + 1 returns, and by the re-merge after one correction."""
+    folder, out = tmp_path / f"inbox-{own}", tmp_path / f"out-{own}"
     folder.mkdir()
     make_returns(FORM, SERIAL_BELOW + 1, folder, jobs=1)
-    with _CountingPool() as pool:
+    with _CountingPool(own) as pool:
         c = merge_returns([folder], FORM, "测试市", executor=pool, cache=Cache(out / CACHE_DIR))
         write_outputs(c, out, pool, cache=Cache(out / CACHE_DIR))
         cold = pool.tasks
         _correct(folder, 2)
         c = merge_returns([folder], FORM, "测试市", executor=pool, cache=Cache(out / CACHE_DIR))
         write_outputs(c, out, pool, cache=Cache(out / CACHE_DIR))
-    assert cold > 0 and pool.tasks == cold
-    assert c.totals["t3.open.natural"] == sum(r.values["t3.open.natural"] for r in c.returns)
     detail = openpyxl.load_workbook(out / "collection.xlsx")["明细"]
-    assert any(detail.cell(r, 1).value == "测试市第00002局" for r in range(5, 6 + SERIAL_BELOW))
+    row = next(r for r in range(5, 6 + SERIAL_BELOW) if detail.cell(r, 1).value == "测试市第00002局")
+    column = next(col for col in range(1, detail.max_column + 1) if detail.cell(4, col).value == "t3.open.natural")
+    assert detail.cell(row, column).value == random_return(FORM, 2).values["t3.open.natural"] + 1  # the correction is in
+    return cold, pool.tasks - cold
+
+
+def test_a_re_merge_that_redoes_one_return_does_it_in_the_commands_own_process(tmp_path):
+    """Forking workers from a process that holds every return already costs more (memory, start-up) than the one
+    return saves; a merge of many still uses the pool."""
+    cold, warm = _re_merge_tasks(tmp_path, own=True)
+    assert cold > 0 and warm == 0
+
+
+def test_an_executor_the_command_was_given_gets_even_one_return(tmp_path):
+    """The web service's pool (its checks stay out of the server process) or a Dask cluster's gets every batch."""
+    cold, warm = _re_merge_tasks(tmp_path, own=False)
+    assert cold > 0 and warm == 2  # the corrected return's check and its report
+
+
+def test_the_commands_pool_is_the_one_that_keeps_small_batches_here():
+    with process_pool(2) as pool:
+        assert pool_for(pool, SERIAL_BELOW - 1) is None and pool_for(pool, SERIAL_BELOW) is pool
+    with ThreadPoolExecutor(2) as given:
+        assert pool_for(given, 1) is given

@@ -58,7 +58,11 @@ def test_bad_and_revoked_links_get_the_same_404_everywhere(site, tmp_path):
             r = _call(site, method, url, data)
             answers.add((r.status_code, r.text))
     assert answers == {(404, '{"error":"链接无效或已失效；请向管理部门索取新的填报链接"}')}
-    site.client.post(f"/api/rounds/{site.round_id}/agencies/{site.agency_ids[A]}/link", json={"action": "revoke"}, auth=BASIC)
+    link_api = f"/api/rounds/{site.round_id}/agencies/{site.agency_ids[A]}/link"
+    wrong = site.client.post(link_api, json={"action": "delete"}, auth=BASIC)
+    assert (wrong.status_code, wrong.json()["error"]) == (422, "操作应为 reissue（重新生成）或 revoke（作废）")
+    assert site.client.get(f"/a/{new}").status_code == 200  # a refused action changes nothing
+    site.client.post(link_api, json={"action": "revoke"}, auth=BASIC)
     assert site.client.get(f"/a/{new}").status_code == 404
 
 

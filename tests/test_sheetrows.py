@@ -19,7 +19,7 @@ from toolkit.collection.sheetrows import RowWriter, splice_rows
 ROWS = [
     ("甲局 <script>alert(1)</script> & 乙", "2024", " 前后有空格 ", 0, 12, 7539.443252, 1e-7),
     ("控制\x01字符\x1f _x0041_", "", "=SUM(A1)", 123456789012, 0.1 + 0.2, -3, 2.5),
-    ("长" * 80, "2025", "路径/第三份.xlsx", 1, 2, 3, 4),
+    ("长" * 80, "2025", "路径/第三份.xlsx", 1, 2, 0.1234567890123456, 4),  # a decimal that needs all 16 digits
 ]
 HEIGHTS = [15, 35, 47.3]
 

@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 
 from xlsxwriter.utility import xl_col_to_name
 
-from toolkit.core.zipparts import member, package, streamed_member
+from toolkit.core.zipparts import copied_member, package, streamed_member
 
 _DEFAULT_PIXELS = 20  # a row of the default height (15 points) says nothing about its height
 _LITERAL = re.compile(r"(_x[0-9a-fA-F]{4}_)")  # text that reads like an escape is escaped itself (Excel's rule)
@@ -53,19 +53,18 @@ class RowWriter:
 
 def splice_rows(xlsx: bytes, part: str, before_row: int, rows: Iterable[str]) -> bytes:
     """The package with `rows` inserted into worksheet `part` before its row `before_row` (0-based),
-    which xlsxwriter wrote; every other part is carried over unchanged (re-deflated)."""
+    which xlsxwriter wrote; every other part is carried over as its deflated bytes."""
     with zipfile.ZipFile(io.BytesIO(xlsx)) as zf:
         members = []
-        for name in zf.namelist():
-            data = zf.read(name)
-            if name == part:
-                marker = f'<row r="{before_row + 1}"'.encode()
-                at = data.find(marker)
-                if at < 0:
-                    raise RuntimeError(f"{part}: row {before_row + 1} not found to insert before")
-                members.append(streamed_member(name, _chunks(data[:at], rows, data[at:])))
-            else:
-                members.append(member(name, data))
+        for info in zf.infolist():
+            if info.filename != part:
+                members.append(copied_member(xlsx, info))
+                continue
+            data = zf.read(info)
+            at = data.find(f'<row r="{before_row + 1}"'.encode())
+            if at < 0:
+                raise RuntimeError(f"{part}: row {before_row + 1} not found to insert before")
+            members.append(streamed_member(part, _chunks(data[:at], rows, data[at:])))
     return package(members)
 
 

@@ -11,6 +11,7 @@ import io
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import xlsxwriter
 from xlsxwriter.exceptions import FileCreateError
@@ -85,6 +86,14 @@ def metadata(c: Collection) -> dict[str, str]:
     }
 
 
+class Splice(NamedTuple):
+    """Rows to insert into a part of the package, before a row xlsxwriter wrote (collection.sheetrows)."""
+
+    part: str
+    before_row: int
+    rows: Iterator[str]
+
+
 class _Writer:
     """Writes its parts through temporary files in `tmpdir` (not in memory) into `target`, a path or a binary file."""
 
@@ -143,15 +152,17 @@ class _Writer:
         apply_xlsxwriter(ws, Page(True, title=self.c.title("汇总")))
 
     # 明细 ---------------------------------------------------------------
-    def detail(self) -> None:
+    def detail(self) -> Splice:
+        """The header and 合计 rows; the agency rows, written when the package is made, are returned (sheetrows)."""
         ws = self.streamed_sheet(DETAIL)
+        # the sheet just added is the last worksheet: xlsxwriter numbers worksheet parts in the order they were added
+        part = f"xl/worksheets/sheet{sum(not w.is_chartsheet for w in self.wb.worksheets())}.xml"
         ids = list(self.form.cells)
         lead, top = len(DETAIL_LEAD), DETAIL_HEADER_ROWS
         self.detail_head(ws, lead)
-        self.detail_totals(ws, ids, top)  # the agency rows go in before it when the package is made (sheetrows)
+        self.detail_totals(ws, ids, top)
         # the style ids xlsxwriter gives a format when a cell first uses it: the rows here are written without it
         styles = [self.style("cell")._get_xf_index()] * lead, [self.value_format(cid)._get_xf_index() for cid in ids]
-        self.rows_of = (ws, top + len(self.c.returns), self.detail_rows(RowWriter(*styles), ids))
         for col, width in enumerate(DETAIL_LEAD_WIDTHS):
             ws.set_column(col, col, width)
         ws.set_column(lead, lead + len(ids) - 1, DETAIL_WIDTH)
@@ -159,15 +170,7 @@ class _Writer:
         ws.autofilter(top - 1, 0, top - 1 + max(1, len(self.c.returns)), lead + len(ids) - 1)
         pages = max(1, -(-len(ids) // DETAIL_PAGE))
         apply_xlsxwriter(ws, Page(True, (0, DETAIL_HEADER_ROWS - 1), True, pages, self.c.title("汇总") + " · 明细"))
-
-    def detail_rows(self, writer: RowWriter, ids: list[str]) -> Iterator[str]:
-        """One row per return: 机关名称, 年度, 状态 (its fate in this merge), 文件, then every cell's figure."""
-        accepted = {id(e.ret): e.fate_label for e in self.c.entries}
-        for i, r in enumerate(self.c.returns):
-            texts = (r.agency, str(r.year or ""), accepted.get(id(r), ""), r.path)
-            values = r.values
-            numbers = [as_number(values.get(cid, 0)) for cid in ids]
-            yield writer.row(DETAIL_HEADER_ROWS + i, row_height(zip(texts, DETAIL_LEAD_WIDTHS, strict=True)), texts, numbers)
+        return Splice(part, top + len(self.c.returns), _detail_rows(self.c, RowWriter(*styles), ids))
 
     def detail_head(self, ws, lead: int) -> None:
         """The four header rows: a table's title and a row's label merged over their columns, each row as tall as it needs."""
@@ -228,11 +231,11 @@ class _Writer:
         ws.freeze_panes(1, 1)
         apply_xlsxwriter(ws, Page(True, (0, 0), True, title=self.c.title("汇总") + " · 文字部分"))
 
-    def build(self) -> None:
+    def build(self) -> Splice:
         status_sheet(self)
         chase_sheet(self)
         self.summary()
-        self.detail()
+        splice = self.detail()
         self.texts()
         write_charts(self.wb, self.c, self.fmt)
         self.wb.set_properties(
@@ -241,11 +244,17 @@ class _Writer:
         for key, value in metadata(self.c).items():
             self.wb.set_custom_property(META_PREFIX + key, value)
         self.wb.close()
+        return splice
 
-    def detail_part(self) -> str:
-        """明细's part in the package: xlsxwriter numbers worksheets (not chart sheets) in the order they were added."""
-        worksheets = [ws for ws in self.wb.worksheets() if not ws.is_chartsheet]
-        return f"xl/worksheets/sheet{worksheets.index(self.rows_of[0]) + 1}.xml"
+
+def _detail_rows(c: Collection, writer: RowWriter, ids: list[str]) -> Iterator[str]:
+    """One 明细 row per return: 机关名称, 年度, 状态 (its fate in this merge), 文件, then every cell's figure."""
+    accepted = {id(e.ret): e.fate_label for e in c.entries}
+    for i, r in enumerate(c.returns):
+        texts = (r.agency, str(r.year or ""), accepted.get(id(r), ""), r.path)
+        values = r.values
+        numbers = [as_number(values.get(cid, 0)) for cid in ids]
+        yield writer.row(DETAIL_HEADER_ROWS + i, row_height(zip(texts, DETAIL_LEAD_WIDTHS, strict=True)), texts, numbers)
 
 
 class _Formats:
@@ -296,13 +305,11 @@ def detail_header(form: Form) -> list[list[str]]:
 def collection_bytes(c: Collection, tmpdir: str | None = None) -> bytes:
     """collection.xlsx as bytes; its parts go through temporary files in `tmpdir` (default: the system's)."""
     buffer = io.BytesIO()
-    writer = _Writer(c, buffer, tmpdir)
     try:
-        writer.build()
+        part, before, rows = _Writer(c, buffer, tmpdir).build()
     except FileCreateError as e:  # xlsxwriter's wrapper hides a full disk from the callers that name it
         raise (e.args[0] if e.args and isinstance(e.args[0], OSError) else e) from None
-    _, before, rows = writer.rows_of
-    return splice_rows(buffer.getvalue(), writer.detail_part(), before, rows) if c.returns else buffer.getvalue()
+    return splice_rows(buffer.getvalue(), part, before, rows) if c.returns else buffer.getvalue()
 
 
 def write_collection(c: Collection, path: str | Path) -> Path:

@@ -29,6 +29,7 @@ R = TypeVar("R")
 Progress = Callable[[int], object]  # told how many more items are done
 
 SERIAL_BELOW = 8  # a pool costs more than it saves on a handful of items
+SMALL_BATCHES_HERE = "toolkit_small_batches_here"  # marks a command's own pool: pool_for keeps small batches in-process
 CHUNK = 16  # items per task: fewer round trips between processes
 WINDOW = 8  # tasks in flight per worker
 
@@ -176,6 +177,7 @@ def process_pool(jobs: int | None) -> Iterator[Executor | None]:
             yield None
             return
         pool = _pool(n)
+        setattr(pool, SMALL_BATCHES_HERE, True)  # see pool_for
         try:
             yield pool
             pool.shutdown()
@@ -185,9 +187,11 @@ def process_pool(jobs: int | None) -> Iterator[Executor | None]:
 
 
 def pool_for(executor: Executor | None, items: int) -> Executor | None:
-    """The executor for a batch of `items`, or None (this process) when they are too few for a pool to pay:
-    a re-merge that redoes one return must not fork workers from a process holding 10,000 already."""
-    return executor if items >= SERIAL_BELOW else None
+    """The executor for a batch of `items`; None (this process) when they are too few for a pool to pay and the
+    pool is one process_pool made for this command: a re-merge that redoes one return must not fork workers from a
+    process holding 10,000 already. Any other executor (the web service's, whose checks stay out of the server
+    process; a Dask cluster's) gets every batch."""
+    return None if items < SERIAL_BELOW and getattr(executor, SMALL_BATCHES_HERE, False) else executor
 
 
 def ordered_map(executor: Executor | None, fn: Callable, tasks: Iterable[tuple], window: int | None = None) -> Iterator:

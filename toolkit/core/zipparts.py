@@ -8,6 +8,7 @@ deflated per copy. Entries carry a fixed timestamp, so equal parts give equal fi
 from __future__ import annotations
 
 import struct
+import zipfile
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -49,6 +50,21 @@ def streamed_member(name: str, chunks: Iterable[bytes], level: int = zlib.Z_DEFA
     body = b"".join(pieces)
     header = _LOCAL.pack(0x04034B50, 20, flags, 8, _DOS_TIME, _DOS_DATE, crc, len(body), size, len(raw), 0)
     return Member(raw, flags, crc, size, len(body), header + raw + body)
+
+
+def copied_member(package_bytes: bytes, info: zipfile.ZipInfo) -> Member:
+    """A member of an existing package carried over as its deflated bytes (not inflated and deflated again)."""
+    raw = info.filename.encode("utf-8")
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
+        raise ValueError(f"{info.filename}: not a plain deflated member")
+    name_length, extra_length = struct.unpack_from("<HH", package_bytes, info.header_offset + 26)
+    start = info.header_offset + _LOCAL.size + name_length + extra_length
+    body = package_bytes[start : start + info.compress_size]
+    flags = 0 if raw.isascii() else _UTF8
+    header = _LOCAL.pack(
+        0x04034B50, 20, flags, 8, _DOS_TIME, _DOS_DATE, info.CRC, info.compress_size, info.file_size, len(raw), 0
+    )
+    return Member(raw, flags, info.CRC, info.file_size, info.compress_size, header + raw + body)
 
 
 def package(members: Iterable[Member]) -> bytes:

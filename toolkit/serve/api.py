@@ -128,8 +128,7 @@ def uploads(request: Request) -> Response:
 async def link(request: Request) -> Response:
     """`{"action": "reissue"|"revoke"}`: a new link (shown once) or none."""
     user, body = await office_write(request)
-    rnd = round_of(request)
-    _, token = await run_in_threadpool(relink, request, rnd, str(body.get("action", "")), user)
+    _, _, token = await run_in_threadpool(relink, request, str(body.get("action", "")), user)
     if token is None:
         return JSONResponse({"link": None})
     return JSONResponse({"link": f"{request.base_url}a/{token}"}, status_code=201)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from toolkit.core.errors import UserError
 from toolkit.core.fileio import atomic_write_bytes
 from toolkit.pipeline import (
     annotate,
@@ -33,7 +32,7 @@ def value_names(form_id: str) -> dict[str, str]:
     """What the office reads for each key of `_values` in the diff of two uploads (a key of no known form stays as it is)."""
     try:
         form = get_form(form_id)
-    except UserError:
+    except KeyError:  # a form this toolkit no longer knows: the keys are shown as they are
         return {}
     names = {f"值:{cid}": place for cid, place in cell_places(form).items()}
     names.update({f"基本信息:{f.id}": f"基本信息「{f.label}」" for f in form.fields})

@@ -143,11 +143,13 @@ def chase_page(request: Request) -> Response:
 
 
 def _diff(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None, form_id: str) -> list[tuple[str, str, str]]:
-    """(where, old, new) of every value that differs, where named as the clerk finds it (sheet!cell「labels」)."""
+    """(where, old, new) of every value that differs, in the form's order, where named as the clerk finds it
+    (sheet!cell「labels」)."""
     if a is None or b is None:
         return []
     old, new, names = json.loads(a["values_json"]), json.loads(b["values_json"]), value_names(form_id)
-    keys = sorted(old.keys() | new.keys())
+    order = {key: i for i, key in enumerate(names)}
+    keys = sorted(old.keys() | new.keys(), key=lambda k: (order.get(k, len(order)), k))
     return [(names.get(k, k), old.get(k, ""), new.get(k, "")) for k in keys if old.get(k, "") != new.get(k, "")]
 
 
@@ -253,16 +255,17 @@ async def reviews_form(request: Request) -> Response:
     )
 
 
-def relink(request: Request, rnd, action: str, user) -> tuple[Mapping[str, Any], str | None]:
-    """The link page's and the API's reissue/revoke of the agency's link, in one transaction."""
+def relink(request: Request, action: str, user) -> tuple[Mapping[str, Any], Mapping[str, Any], str | None]:
+    """(round, agency, new token or None): the link page's and the API's reissue/revoke, in one transaction."""
+    rnd = round_of(request)
     with service_of(request).engine.begin() as conn:
-        return change_link(conn, rnd["id"], request.path_params["agency_id"], action, f"user:{user['name']}")
+        agency, token = change_link(conn, rnd["id"], request.path_params["agency_id"], action, f"user:{user['name']}")
+    return rnd, agency, token
 
 
 async def link_form(request: Request) -> Response:
     user, form = await office_write(request)
-    rnd = round_of(request)
-    agency, token = await run_in_threadpool(relink, request, rnd, str(form.get("action", "")), user)
+    rnd, agency, token = await run_in_threadpool(relink, request, str(form.get("action", "")), user)
     link = f"{request.base_url}a/{token}" if token else ""
     return page(request, "link.html", user=user, round=rnd, agency=agency, link=link)
 
