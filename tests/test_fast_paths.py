@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import sys
 from pathlib import Path
 
@@ -233,11 +234,14 @@ def _sheet_variants() -> dict[str, bytes]:
     nested = sheet.replace(b"</dataValidations>", b"<extLst>" + fake_cell + b"</extLst></dataValidations>", 1)
     ext = sheet.replace(b"</worksheet>", b"<extLst><ext uri='x'>" + protection + fake_cell + b"</ext></extLst></worksheet>", 1)
     commented = sheet.replace(b"<dataValidations", b"<!-- <dataValidations> --><dataValidations", 1)
+    blanked, n = re.subn(rb'<c r="D6"( s="[0-9]+")?[^>]*>.*?</c>', rb'<c r="D6"\1/>', sheet, count=1)  # an input left blank
+    assert n == 1
     return {
         "sample": good,
         "prompt holds a cell": h._edit_parts(good, {h.APPLICATIONS: nested}),
         "extLst holds protection and a cell": h._edit_parts(good, {h.APPLICATIONS: ext}),
         "a comment names the block": h._edit_parts(good, {h.APPLICATIONS: commented}),
+        "an input is a styled blank": h._edit_parts(good, {h.APPLICATIONS: blanked}),
     }
 
 
@@ -262,3 +266,25 @@ def test_skipping_the_blocks_check_never_reads_changes_no_outcome(tmp_path, monk
     fast = outcome()
     monkeypatch.setattr(ooxml, "_read_parts_only", lambda data: data)
     assert outcome() == fast
+
+
+def test_the_cut_leaves_out_blank_cells_and_only_them():
+    """A text area is hundreds of bordered blank cells (`<c r="A5" s="9"/>`): left out before parsing, while
+    every cell that holds something is parsed as before."""
+    import xml.etree.ElementTree as ET
+
+    import hostile_returns as h
+
+    from toolkit.reading import ooxml
+
+    sheet = h.parts_of(h.sample_bytes())["xl/worksheets/sheet3.xml"]  # 一、总体情况: one text area
+    cut = ooxml._read_parts_only(sheet)
+
+    def cells(data: bytes) -> tuple[list, int]:
+        found = ET.fromstring(data).iter("{http://schemas.openxmlformats.org/spreadsheetml/2006/main}c")
+        every = [(c.get("r"), ET.tostring(c)) for c in found]
+        return [cell for cell in every if b"<ns0:" in cell[1].split(b">", 1)[1]], len(every)
+
+    (kept, total), (kept_cut, total_cut) = cells(sheet), cells(cut)
+    assert kept_cut == kept and kept  # every cell with a value is still there, unchanged
+    assert total_cut == len(kept) < total / 10  # and nothing else

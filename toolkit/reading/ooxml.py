@@ -180,6 +180,8 @@ def _xml(pkg: PackageBudget, name: str):
 # Worksheet blocks the reader never looks at: the input prompts alone are half of a return's bytes.
 _UNREAD_BLOCKS = tuple((b"<" + tag, b"</" + tag + b">") for tag in (b"dataValidations", b"conditionalFormatting", b"extLst"))
 _NAME_ENDS = (b" ", b"\t", b"\r", b"\n", b">")
+# A styled blank cell as Excel and xlsxwriter write it (a bordered text area is hundreds of them): nothing to read
+_BLANK_CELL = re.compile(rb'<c r="[A-Z]{1,3}[0-9]{1,7}"(?: s="[0-9]{1,5}")?/>')
 
 
 def _cut_block(data: bytes, begin: int, start: bytes, end: bytes) -> bytes:
@@ -207,18 +209,19 @@ def _may_hide_markup(data: bytes) -> bool:
 
 
 def _read_parts_only(data: bytes) -> bytes:
-    """A worksheet without the blocks the reader never reads, cut before parsing.
+    """A worksheet without the blocks the reader never reads and without its blank cells, cut before parsing.
 
     Only a UTF-8 part with no comment, CDATA, DTD or processing instruction (where markup could be
-    text) is cut, and only after the last `</sheetData>`: there every `<` opens a tag, so a cut block
-    is one element outside every sheetData, and no child of the worksheet that is read (sheetData,
-    sheetProtection) goes with it. The guards have already counted the whole part."""
+    text) is cut; there every `<` opens a tag. Blocks are cut only after the last `</sheetData>`, so a
+    cut block is one element outside every sheetData, and no child of the worksheet that is read
+    (sheetData, sheetProtection) goes with it. A blank cell (`<c r="B5" s="7"/>`, no value, formula or
+    type) is read as nothing anyway. The guards have already counted the whole part."""
     begin = data.rfind(b"</sheetData>")
     if begin < 0 or _may_hide_markup(data) or not _without_dtd(data):
         return data
     for start, end in _UNREAD_BLOCKS:
         data = _cut_block(data, begin, start, end)
-    return data
+    return _BLANK_CELL.sub(b"", data[:begin]) + data[begin:]
 
 
 def _sheet_xml(pkg: PackageBudget, name: str):
