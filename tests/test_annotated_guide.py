@@ -271,6 +271,7 @@ def test_comments_are_anchored_next_to_their_cells(tmp_path):
     shapes = [s for d in drawings for s in re.findall(r"<\w+:shape .*?</\w+:shape>", d, re.S)]
     commented = [(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.comment]
     assert len(shapes) == len(commented) >= 3
+    assert all(s.startswith("<v:shape ") and "<x:Anchor>" in s for s in shapes)  # VML's own prefixes, as Excel reads them
     lefts = set()
     for shape in shapes:
         row = int(re.search(r"<\w+:Row>(\d+)</", shape).group(1))

@@ -14,11 +14,15 @@ from xml.etree import ElementTree as ET
 
 from openpyxl.worksheet.worksheet import Worksheet
 
+from toolkit.core.zipparts import part_target
+
 _R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 _V, _X = "urn:schemas-microsoft-com:vml", "urn:schemas-microsoft-com:office:excel"
 _DEFAULT_COL_PX, _DEFAULT_ROW_PX = 64, 20
+for _prefix, _uri in (("v", _V), ("o", "urn:schemas-microsoft-com:office:office"), ("x", _X)):
+    ET.register_namespace(_prefix, _uri)  # written back with VML's own prefixes (ElementTree would say ns0:, ns1:)
 _GAP_PX = 15  # from the cell's right edge, as Excel places a new note
 
 
@@ -71,11 +75,6 @@ def box_of(ws: Worksheet, row: int, col: int, width_px: int, height_px: int) -> 
     return Box(anchor, left_px * 0.75, top_px * 0.75)
 
 
-def _target(base: str, target: str) -> str:
-    """A relationship target as a package path (openpyxl writes absolute ones, Excel relative ones)."""
-    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(posixpath.dirname(base), target))
-
-
 def _rels(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
     """Id -> (type, package path) of a part's relationships."""
     path = posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
@@ -83,7 +82,7 @@ def _rels(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
         return {}
     root = ET.fromstring(zf.read(path))  # noqa: S314 - our own freshly written package
     return {
-        r.get("Id", ""): (r.get("Type", ""), _target(part, r.get("Target", ""))) for r in root.iter(f"{{{_PKG}}}Relationship")
+        r.get("Id", ""): (r.get("Type", ""), part_target(part, r.get("Target", ""))) for r in root.iter(f"{{{_PKG}}}Relationship")
     }
 
 

@@ -10,7 +10,7 @@ it starts on a new page and keeps its page setup.
 from __future__ import annotations
 
 import io
-import os
+import posixpath
 import re
 import zipfile
 from collections.abc import Callable, Iterable
@@ -24,6 +24,7 @@ from lxml import etree
 
 from toolkit.core.fileio import atomic_output
 from toolkit.core.text import xml_safe
+from toolkit.core.zipparts import part_target
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -309,15 +310,17 @@ class _Combiner:
         return new
 
     def _copy_part(self, target: str, src: zipfile.ZipFile) -> str:
-        folder, name = os.path.split(target)
-        new = os.path.join(folder, f"m{self.count}_{name}")
+        """The part a report's relationship names, copied under a name of its own; the new relationship target."""
+        path = part_target(DOC, target)
+        folder, name = posixpath.split(path)
+        new = posixpath.join(folder, f"m{self.count}_{name}")
         try:
-            self.extra_parts["word/" + new] = src.read("word/" + target)
+            self.extra_parts[new] = src.read(path)
         except KeyError:
             return target
         ext = name.rpartition(".")[2].lower()
         self.types.setdefault(ext, _content_type(src, ext))
-        return new
+        return posixpath.relpath(new, posixpath.dirname(DOC))
 
     def close(self) -> None:
         if self.final is not None:

@@ -7,6 +7,7 @@ deflated per copy. Entries carry a fixed timestamp, so equal parts give equal fi
 
 from __future__ import annotations
 
+import posixpath
 import struct
 import zipfile
 import zlib
@@ -31,6 +32,14 @@ class Member:
     size: int
     compressed_size: int
     local: bytes  # local file header + raw deflate stream
+
+
+def part_target(base: str, target: str) -> str:
+    """A relationship's target as a package path: absolute (`/word/media/a.png`, as openpyxl writes) or relative
+    to the folder of the part `base` whose relationships name it (`media/a.png`, `../media/a.png`, as Excel writes)."""
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(posixpath.dirname(base), target))
 
 
 def member(name: str, data: bytes, level: int = zlib.Z_DEFAULT_COMPRESSION) -> Member:

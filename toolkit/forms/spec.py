@@ -10,6 +10,7 @@ import difflib
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -183,6 +184,17 @@ class Table:
     @property
     def rows(self) -> tuple[Row, ...]:
         return tuple(r for top in self.row_tree for r in top.leaves())
+
+    @cached_property
+    def all_rows(self) -> tuple[Row, ...]:
+        """Every row, group rows included, outermost first (the printed order of row labels)."""
+
+        def walk(rows: tuple[Row, ...]) -> Iterator[Row]:
+            for r in rows:
+                yield r
+                yield from walk(r.children)
+
+        return tuple(walk(self.row_tree))
 
     @property
     def header_depth(self) -> int:

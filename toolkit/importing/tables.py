@@ -9,7 +9,6 @@ compared with the totals computed from the inputs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from toolkit.forms.spec import Column, Form, Row, Table
@@ -21,17 +20,6 @@ from toolkit.returns.model import Problem
 from toolkit.returns.problems import problem
 
 MIN_VOTES = 3  # labels of a spec table a captionless part must show to be taken for it
-
-
-def all_rows(table: Table) -> list[Row]:
-    """Every row of a table, group rows included, outermost first."""
-
-    def walk(rows: tuple[Row, ...]) -> Iterator[Row]:
-        for r in rows:
-            yield r
-            yield from walk(r.children)
-
-    return list(walk(table.row_tree))
 
 
 def _named(item: Row | Column) -> str:
@@ -93,7 +81,7 @@ class Reading:
     def settle(self) -> None:
         """The pending row is what it looked like: a row no label of the form names."""
         if self.pending is not None:
-            self.pending.rows.unmatched(self.pending.match, self.pending.path, self.pending.place)
+            _unmatched(self, self.pending.match, self.pending.path, self.pending.place, "import_unknown_row")
             self.pending = None
 
     def fuzzy(self, match: Match, printed: str, place: str) -> None:
@@ -144,7 +132,7 @@ def split(form: Form, grid: Grid) -> list[Part]:
 
 
 def _votes(table: Table, texts: set[str]) -> int:
-    labels = [r.label for r in all_rows(table)] + [c.label for c in table.columns]
+    labels = [r.label for r in table.all_rows] + [c.label for c in table.columns]
     labels += [n.label for n in _header_nodes(table)] + [table.corner]
     return sum(1 for t in texts if any(closeness(t, label) is not None for label in labels if label))
 
@@ -174,7 +162,7 @@ def _is_body(table: Table, grid: Grid, r: int) -> bool:
     texts = _row_texts(grid, r)
     if any(looks_numeric(t) for t in texts):
         return True
-    rows = [(x.label, x) for x in all_rows(table) if x.label]
+    rows = [(x.label, x) for x in table.all_rows if x.label]
     return bool(texts) and best(texts[0], rows).item is not None
 
 
@@ -240,18 +228,20 @@ class _Columns:
                 result.columns[c], result.units[c], result.paths[c] = m.item, unit_of(path[-1])[1], " / ".join(path)
             elif (result.columns or m.candidates) and path[-1] not in said:  # a label column matches nothing
                 said.add(path[-1])
-                self.unmatched(m, path, place)
+                _unmatched(self.reading, m, path, place, "import_unknown_column")
         first = min(result.columns, default=0)
         result.label_columns = list(range(first))
         return result
 
-    def unmatched(self, m: Match, path: list[str], place: str) -> None:
-        printed = " / ".join(p.strip() for p in path)
-        if m.candidates:
-            names = "或".join(f"“{_named(c)}”" for c in m.candidates)
-            self.reading.problems.append(problem("import_ambiguous", sheet=place, value=printed, candidates=names))
-        else:
-            self.reading.problems.append(problem("import_unknown_column", sheet=place, value=printed))
+
+def _unmatched(reading, m: Match, path: list[str], place: str, unknown: str) -> None:
+    """A printed row or column label that names no spec item (`unknown`), or several (import_ambiguous)."""
+    printed = " / ".join(p.strip() for p in path) or "（无标签）"
+    if m.candidates:
+        names = "或".join(f"“{_named(c)}”" for c in m.candidates)
+        reading.problems.append(problem("import_ambiguous", sheet=place, value=printed, candidates=names))
+    else:
+        reading.problems.append(problem(unknown, sheet=place, value=printed))
 
 
 # ---------------------------------------------------------------- rows
@@ -259,11 +249,10 @@ class _Columns:
 
 def match_row(table: Table, path: list[str]) -> Match:
     """The spec row (a leaf or a group) a printed label path names."""
-    leaves = table.rows
     if not path:
-        unlabelled = [r for r in leaves if not r.label]
+        unlabelled = [r for r in table.rows if not r.label]
         return Match(unlabelled[0], "", False) if len(unlabelled) == 1 else Match(None, "", False)
-    return _best_on_path(path[-1], [(r.label, r) for r in all_rows(table) if r.label], path[:-1], lambda r: r.path)
+    return _best_on_path(path[-1], [(r.label, r) for r in table.all_rows if r.label], path[:-1], lambda r: r.path)
 
 
 class _Rows:
@@ -352,7 +341,7 @@ class _Rows:
             if self.has_figures(r) and last_of_part and path:
                 self.reading.pending = Pending(self, r, path, m, place)
             elif self.has_figures(r):
-                self.unmatched(m, path, place)
+                _unmatched(self.reading, m, path, place, "import_unknown_row")
             return
         self.reading.fuzzy(m, path[-1] if path else "", place)
         if not m.item.children:
@@ -363,14 +352,6 @@ class _Rows:
 
     def start(self) -> int:
         return body_start(self.table, self.part)
-
-    def unmatched(self, m: Match, path: list[str], place: str) -> None:
-        printed = " / ".join(p.strip() for p in path) or "（无标签）"
-        if m.candidates:
-            names = "或".join(f"“{_named(c)}”" for c in m.candidates)
-            self.reading.problems.append(problem("import_ambiguous", sheet=place, value=printed, candidates=names))
-        else:
-            self.reading.problems.append(problem("import_unknown_row", sheet=place, value=printed))
 
     def row(self, r: int, spec_row: Row, printed_label: str) -> None:
         line = self.part.grid.rows[r]

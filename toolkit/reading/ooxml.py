@@ -24,6 +24,7 @@ from defusedxml import DefusedXmlException, ElementTree
 
 from toolkit.core.digits import count_of
 from toolkit.core.text import clean_text, plain
+from toolkit.core.zipparts import part_target
 from toolkit.reading.guards import DEFAULT_LIMITS, Limits, PackageBudget
 from toolkit.reading.memo import MEMO_FREE_TEXT, MEMO_TEXT, Memo, remembered
 
@@ -280,8 +281,7 @@ def _relationships(pkg: PackageBudget, part: str) -> dict[str, tuple[str, str]]:
     root = _xml(pkg, posixpath.join(folder, "_rels", name + ".rels"))
     rels = {}
     for rel in [] if root is None else root.findall("rel:Relationship", NS):
-        target = rel.get("Target", "")
-        path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+        path = part_target(part, rel.get("Target", ""))
         rels[rel.get("Id", "")] = (rel.get("Type", "").rsplit("/", 1)[-1], path)
     return rels
 

@@ -11,7 +11,6 @@ import argparse
 import io
 import sys
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
@@ -28,7 +27,7 @@ from docx.shared import Mm, Pt, Twips
 
 from toolkit.core.fileio import atomic_write_bytes
 from toolkit.forms.layout import Static, table_grid
-from toolkit.forms.spec import Form, Row, Section, Table, builtin_forms, get_form
+from toolkit.forms.spec import Form, Section, Table, builtin_forms, get_form
 
 HERE = Path(str(resources.files("docx_templates")))  # where the shipped templates live
 
@@ -304,17 +303,11 @@ def column_widths(table: Table, total_mm: float) -> list[float]:
     widest = max(len(c.label) for c in table.columns) + 1
     value = min(total_mm * 0.55 / n, max(9, widest) * char)
     groups = [0.0] * (labels - 1)
-    for row in _all_rows(table.row_tree):
+    for row in table.all_rows:
         if row.children and row.depth < labels - 1:
             groups[row.depth] = max(groups[row.depth], min(len(row.label), 5) * char + 2.5)
     last = total_mm - n * value - sum(groups)
     return [*groups, last] + [value] * n
-
-
-def _all_rows(rows: tuple[Row, ...]) -> Iterator[Row]:
-    for row in rows:
-        yield row
-        yield from _all_rows(row.children)
 
 
 def _add_table(doc, table: Table, width_mm: float) -> None:

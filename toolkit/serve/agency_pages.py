@@ -90,9 +90,9 @@ async def upload(request: Request) -> Response:
         incoming, filename = await receive(request, lambda: service.store.incoming(service.max_upload), service.max_upload)
         answer = await accept(service, agency, incoming, filename)
     except TooLarge:
-        limit = service.max_upload // (1024 * 1024)
+        limit = round(service.max_upload / (1024 * 1024), 2)
         return error_answer(
-            request, f"文件太大：超过 {limit} MB 的上限（一份填好的报表通常只有几十 KB），未保存；请确认选择的是填报表格", 413
+            request, f"文件太大：超过 {limit:g} MB 的上限（一份填好的报表通常只有几十 KB），未保存；请确认选择的是填报表格", 413
         )
     except ServiceError as e:
         return error_answer(request, str(e), e.http_status)
@@ -185,21 +185,31 @@ async def _submission(request: Request) -> tuple[int, dict[str, Any]]:
         raise ServiceError("缺少要提交的上传编号 upload_id", 400) from None
 
 
+def _approved_upload(service, agency: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The upload of the agency's approved submission; 409 before approval (reports are for approved returns only)."""
+    with service.engine.connect() as conn:
+        status = state_of(conn, agency)
+        if status["state"] != "approved":
+            raise ServiceError("报表通过审核后才能下载年度报告", 409)
+        return upload_of(conn, agency["id"], status["submission"]["upload_id"])
+
+
+def _report_name(agency: Mapping[str, Any], suffix: str) -> str:
+    """The report's file name: the form's own report title, as `toolkit report` names it."""
+    return safe_filename(get_form(agency["form_id"]).report_title(agency["name"], agency["year"]), suffix)
+
+
 def report(request: Request) -> Response:
     """The Word report of the approved return."""
     agency = _agency(request)
     if agency is None:
         return not_found(request)
     service = service_of(request)
-    with service.engine.connect() as conn:
-        status = state_of(conn, agency)
-        if status["state"] != "approved":
-            return error_answer(request, "报表通过审核后才能下载 Word 报告", 409)
-        row = upload_of(conn, agency["id"], status["submission"]["upload_id"])
+    row = _approved_upload(service, agency)
     data = service.run_sync(word_report, str(service.store.path(row["sha256"])))
     with service.engine.begin() as conn:
         log(conn, f"agency:{agency['id']}", "report_downloaded", agency["round_id"], agency["id"])
-    return download(data, safe_filename(f"{agency['name']}{agency['year']}年政府信息公开工作年度报告", ".docx"), DOCX)
+    return download(data, _report_name(agency, ".docx"), DOCX)
 
 
 def report_pdf(request: Request) -> Response:
@@ -210,16 +220,12 @@ def report_pdf(request: Request) -> Response:
     if find_soffice() is None:
         return error_answer(request, "服务器未安装 LibreOffice，无法生成 PDF；请下载 Word 版本", 404)
     service = service_of(request)
-    with service.engine.connect() as conn:
-        status = state_of(conn, agency)
-        if status["state"] != "approved":
-            return error_answer(request, "报表通过审核后才能下载年度报告", 409)
-        row = upload_of(conn, agency["id"], status["submission"]["upload_id"])
+    row = _approved_upload(service, agency)
     folder = service.store.derived / "reports" / row["sha256"]
     pdf = folder / "report.pdf"
     if not pdf.exists():
         pdf = Path(service.run_sync(pdf_report, str(service.store.path(row["sha256"])), str(folder)))
-    return download(pdf, safe_filename(f"{agency['name']}{agency['year']}年政府信息公开工作年度报告", ".pdf"), "application/pdf")
+    return download(pdf, _report_name(agency, ".pdf"), "application/pdf")
 
 
 routes = [

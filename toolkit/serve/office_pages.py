@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from toolkit.core.digits import count_of
 from toolkit.core.fileio import safe_filename
 from toolkit.serve import collect
 from toolkit.serve.accounts import authenticate, rate_limited
@@ -166,9 +167,8 @@ def agency_page(request: Request) -> Response:
                 select(submissions).where(submissions.c.agency_id == agency["id"]).order_by(submissions.c.id.desc())
             ).mappings()
         )
-        pick = {int(request.query_params[k]) for k in ("a", "b") if request.query_params.get(k, "").isdigit()}
-        chosen = {u["id"]: u for u in history if u["id"] in pick}
-    a, b = (chosen.get(int(request.query_params.get(k, 0) or 0)) for k in ("a", "b"))
+    by_id = {u["id"]: u for u in history}
+    a, b = (by_id.get(count_of(request.query_params.get(k))) for k in ("a", "b"))  # "x", "²": no upload, no 500
     views = [{**dict(u), "problem_list": json.loads(u["problems"])} for u in history]
     explanations = [{**dict(s), "notes": _explained(s, history)} for s in subs]
     return page(
@@ -240,7 +240,7 @@ def review_many(service, round_id: int, agency_ids: list[int], decision: str, co
 async def reviews_form(request: Request) -> Response:
     user, form = await office_write(request)
     rnd = round_of(request)
-    ids = [int(x) for x in form.getlist("agency") if str(x).isdigit()]
+    ids = [n for n in (count_of(x) for x in form.getlist("agency")) if n is not None]
     if not ids:
         raise ServiceError("请先勾选要审核的机关", 422)
     decision, comment = str(form.get("decision", "")), str(form.get("comment", ""))
