@@ -8,6 +8,7 @@ from pathlib import Path
 import xlsxwriter
 
 from toolkit.core.fileio import atomic_write_bytes, safe_filename, unique_path
+from toolkit.core.page import Page, apply_xlsxwriter, landscape_for
 from toolkit.importing.model import Imported
 from toolkit.returns.model import ERROR
 from toolkit.workbook.writer import build_filled_workbook
@@ -111,9 +112,7 @@ def audit_workbook(imports: list[Imported]) -> bytes:
                     ws.write_number(r, c, value)
                 else:
                     ws.write_string(r, c, str(value), wrap)
-        ws.set_landscape()
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
+        apply_xlsxwriter(ws, Page(landscape_for(widths), (0, 0), title=title))  # the house page setup, as every sheet we write
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, max(len(rows), 1), len(headers) - 1)
         if title == "审查结果":

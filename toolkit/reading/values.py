@@ -84,11 +84,6 @@ def _read_text(text: str, kind: Kind) -> Reading:
     return _in_kind(value, kind, "text_number", normalised)
 
 
-def read_number(cell: RawCell, kind: Kind) -> Reading:
-    """The value of an input cell of `kind`; blank, text and out-of-range values get a code."""
-    return _read_stored(cell.type, cell.value, kind)
-
-
 def _read_stored(cell_type: str, text: str, kind: Kind) -> Reading:
     if cell_type == "n":
         value = stored_number(text)  # None for text longer than any number
@@ -101,7 +96,8 @@ def _read_stored(cell_type: str, text: str, kind: Kind) -> Reading:
 
 
 def number_reader(kind: Kind) -> Callable[[RawCell], Reading]:
-    """read_number for one kind, remembered by what a cell stores: the same few figures recur in every return."""
+    """The reader of input cells of `kind`: a cell's value, or why it has none (blank, text, out of range); remembered
+    by what a cell stores, since the same few figures recur in every return."""
     memo = Memo(lambda stored: _read_stored(stored[0], stored[1], kind))
 
     def read(cell: RawCell) -> Reading:

@@ -102,16 +102,15 @@ async def upload(request: Request) -> Response:
     if "refused" in answer:
         answer["error"] = answer["refused"]
     if is_htmx(request) or wants_html(request):
-        return _after_upload(request, answer)
+        return await _after_upload(request, agency, answer)
     return JSONResponse(answer, status_code=status)
 
 
-def _after_upload(request: Request, answer: dict[str, Any]) -> Response:
+async def _after_upload(request: Request, agency: Mapping[str, Any], answer: dict[str, Any]) -> Response:
     token = request.path_params["token"]
     if wants_html(request):
         return RedirectResponse(f"/a/{token}#upload-{answer['upload_id']}", status_code=303)
-    agency = _agency(request)
-    return page(request, "_agency_main.html", **_context(request, agency))
+    return page(request, "_agency_main.html", **await run_in_threadpool(_context, request, agency))
 
 
 def annotated(request: Request) -> Response:
@@ -160,7 +159,7 @@ async def submit_upload(request: Request) -> Response:
     except ServiceError as e:
         return error_answer(request, str(e), e.http_status)
     if is_htmx(request):
-        return page(request, "_agency_main.html", **_context(request, agency))
+        return page(request, "_agency_main.html", **await run_in_threadpool(_context, request, agency))
     if wants_html(request):
         return RedirectResponse(f"/a/{request.path_params['token']}", status_code=303)
     return JSONResponse({"submission_id": submission_id, "state": "submitted"}, status_code=201)

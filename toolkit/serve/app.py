@@ -126,7 +126,7 @@ def create_app(
     data = Path(data)
     engine = open_database(data, db)  # makes the folder
     store = FileStore(data)
-    service = Service(engine, store, data, int(max_upload_mb * MB), secure_cookies, check_workers or os.cpu_count() or 2)
+    service = Service(engine, store, int(max_upload_mb * MB), check_workers or os.cpu_count() or 2)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):

@@ -98,7 +98,6 @@ class FileStore:
     system, so the rename is atomic even when files/ is a mount of its own); DATA/derived for copies we make."""
 
     def __init__(self, root: Path):
-        self.root = root
         self.files, self.derived = root / "files", root / "derived"
         self.tmp = self.files / ".incoming"
         for folder in (self.files, self.tmp, self.derived):

@@ -38,9 +38,7 @@ MB = 1024 * 1024
 class Service:
     engine: Engine
     store: FileStore
-    data: Path
     max_upload: int = 20 * MB
-    secure_cookies: bool = False
     check_workers: int = 2
     pool: Executor | None = None
     jinja: Environment = field(init=False)
