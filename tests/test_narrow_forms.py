@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from filling import fill_workbook
 
 from toolkit.cli import main
+from toolkit.forms.layout import layout_of
 from toolkit.forms.spec import load_form
 
 ONE_COLUMN = """
@@ -99,10 +100,13 @@ def test_the_template_writes_every_title_and_check_cell(merged):
     for section in form.sections:
         ws = template[section.sheet]
         assert ws["A1"].value == section.title
+    layout = layout_of(form)
     for rule in form.rules:
-        cells = [c for row in template[form.sections[0].sheet].iter_rows() for c in row]
-        assert any(isinstance(c.value, str) and c.value.startswith("=") and "甲不少于乙" not in c.value for c in cells)
-        assert any(c.value == rule.title for c in cells)
+        pos = layout.rules[rule.id]
+        ws = template[pos.sheet]
+        check = ws[pos.a1].value
+        assert isinstance(check, str) and check.startswith("=") and "甲不少于乙" not in check  # this rule's own formula
+        assert rule.title in [c.value for c in ws[pos.a1[len(pos.a1.rstrip("0123456789")) :]]]  # titled on its row
 
 
 def test_the_summary_title_is_written_and_tall_enough_for_its_lines(merged):

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from toolkit.cli.app import agencies_option, form_option, handled, main, resolve_form, year_option
+from toolkit.core.digits import date_of
 from toolkit.core.errors import UserError, os_reason
 from toolkit.core.fileio import atomic_write_bytes
 from toolkit.pipeline import read_agencies
@@ -100,14 +101,12 @@ def round_group() -> None:
 
 
 def _deadline(ctx, param, value: str | None) -> str | None:
-    from datetime import date
-
     if value is None:
         return None
-    try:
-        return date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise click.BadParameter(f"“{value}”不是有效的日期（应为 YYYY-MM-DD，如 2025-01-31）") from None
+    day = date_of(value)
+    if day is None:
+        raise click.BadParameter(f"“{value[:40]}”不是有效的日期（应为 YYYY-MM-DD，如 2025-01-31）")
+    return day.isoformat()
 
 
 @round_group.command("create")

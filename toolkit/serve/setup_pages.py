@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -10,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from toolkit.core.digits import date_of
 from toolkit.core.errors import UserError
 from toolkit.pipeline import check_agency, check_year, get_form
 from toolkit.serve.checks import FORM_IDS
@@ -39,10 +39,10 @@ def _valid(form_id: str, year: Any, deadline: Any, people: list[Any]) -> tuple[s
     except UserError as e:
         raise ServiceError(str(e), 422) from None
     if deadline:
-        try:
-            deadline = date.fromisoformat(str(deadline)).isoformat()
-        except ValueError:
-            raise ServiceError(f"“{deadline}”不是有效的日期（应为 YYYY-MM-DD）", 422) from None
+        day = date_of(deadline)  # 2025-01-31, 2025.1.31, 2025年1月31日, as the CLI's --deadline
+        if day is None:
+            raise ServiceError(f"“{str(deadline)[:40]}”不是有效的日期（应为 YYYY-MM-DD，如 2025-01-31）", 422)
+        deadline = day.isoformat()
     names = [p[0] for p in made]
     if not made or len(made) > MAX_AGENCIES:
         raise ServiceError(f"机关名单应有 1 至 {MAX_AGENCIES} 个机关", 422)
