@@ -8,7 +8,6 @@ problems, path or cross-year findings are not in a report, so they are not in it
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Iterator
 from concurrent.futures import Executor
@@ -19,10 +18,9 @@ from toolkit.collection.codec import Unstorable, return_data
 from toolkit.collection.combine import Prepared, prepare
 from toolkit.core.batch import Progress, chunks, ordered_map, pool_for
 from toolkit.forms.spec import Form
+from toolkit.reports.batch import CHUNK, for_report
 from toolkit.reports.render import render_report, word_template_bytes
 from toolkit.returns.model import Return
-
-CHUNK = 8  # reports per task
 
 
 def template_digest(form: Form, template_path: str | Path | None) -> str:
@@ -73,7 +71,7 @@ def prepared_reports(
     None for an entry that went bad after it was found (the caller renders that one itself)."""
     cached = [cache is not None and key is not None and cache.has(REPORTS, key) for key in keys]
     todo = [i for i, hit in enumerate(cached) if not hit]
-    slim = {i: dataclasses.replace(rets[i], problems=[]) for i in todo}  # a report needs no problems: less to send
+    slim = {i: for_report(rets[i]) for i in todo}
     path, folder = (str(template_path) if template_path else None), (str(cache.folder) if cache else None)
     tasks = [([slim[i] for i in part], path, folder, [keys[i] for i in part]) for part in chunks(todo, CHUNK)]
     rendered = (p for chunk in ordered_map(pool_for(executor, len(todo)), _render_chunk, tasks) for p in chunk)

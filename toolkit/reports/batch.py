@@ -16,6 +16,11 @@ from toolkit.returns.model import Return
 CHUNK = 8  # reports per task
 
 
+def for_report(ret: Return) -> Return:
+    """What a worker needs to render a return's report: no problems (less to send to it)."""
+    return dataclasses.replace(ret, problems=[])
+
+
 def _render_chunk(rets: list[Return], template_path: str | None) -> list[bytes]:
     return [render_report(r, template_path) for r in rets]
 
@@ -29,7 +34,7 @@ def render_all(
     """Rendered reports (.docx bytes) in order, a bounded number in flight."""
     if not rets:
         return
-    slim = [dataclasses.replace(r, problems=[]) for r in rets]  # a report needs no problems: less to send
+    slim = [for_report(r) for r in rets]
     path = str(template_path) if template_path else None
     for docs in ordered_map(executor, _render_chunk, [(chunk, path) for chunk in chunks(slim, CHUNK)]):
         yield from docs
